@@ -1,0 +1,5 @@
+import sys
+
+from softpile.cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""Phred qualities, error probabilities and the soft (differentiable) quality filter."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._typing import ArrayLike, ScalarLike
+
+MAX_ERROR = 0.75
+"""Cap on the error probability: at 3/4 every base is equally likely, so a Q0 base carries no
+information (and no `-inf`/NaN)."""
+
+
+def phred_to_error(quality: Float[ArrayLike, "*shape"] | float) -> Float[Array, "*shape"]:
+    r"""Error probability of a Phred quality, capped at 3/4.
+
+    $$e = \min\left(10^{-Q/10}, \tfrac34\right)$$
+
+    ```python
+    >>> import softpile
+    >>> softpile.phred_to_error(20.0).item()
+    0.009999999776482582
+    >>> softpile.phred_to_error(0.0).item()
+    0.75
+
+    ```
+    """
+    quality = jnp.asarray(quality)
+    if not jnp.issubdtype(quality.dtype, jnp.floating):
+        quality = quality.astype(float)
+    return jnp.minimum(10.0 ** (-quality / 10.0), MAX_ERROR)
+
+
+def error_to_phred(error: Float[ArrayLike, "*shape"] | float) -> Float[Array, "*shape"]:
+    r"""Phred quality of an error probability, $Q = -10 \log_{10} e$.
+
+    ```python
+    >>> import softpile
+    >>> round(softpile.error_to_phred(0.001).item(), 3)
+    30.0
+
+    ```
+    """
+    error = jnp.asarray(error)
+    if not jnp.issubdtype(error.dtype, jnp.floating):
+        error = error.astype(float)
+    return -10.0 * jnp.log10(error)
+
+
+def check_quality(quality: Array, name: str = "quality") -> Array:
+    """Raise (also under `jit`) if any quality is negative, NaN or infinite."""
+    return eqx.error_if(
+        quality,
+        ~(quality >= 0) | ~jnp.isfinite(quality),
+        f"`{name}` must be finite and >= 0 (Phred scale); found a negative, NaN or inf value.",
+    )
+
+
+class QualityFilter(eqx.Module):
+    r"""Parameters of the soft quality filter (learnable).
+
+    **Fields:**
+
+    - `threshold`: Phred quality at which a base keeps half its weight (default 20).
+    - `softness`: width of the sigmoid in Phred units (default 1); smaller is harder.
+
+    ```python
+    >>> import softpile
+    >>> softpile.QualityFilter(threshold=25.0).threshold.item()
+    25.0
+
+    ```
+    """
+
+    threshold: Float[Array, ""]
+    softness: Float[Array, ""]
+
+    def __init__(self, threshold: ScalarLike = 20.0, softness: ScalarLike = 1.0):
+        self.threshold = _as_float_scalar(threshold, "threshold")
+        self.softness = _as_float_scalar(softness, "softness")
+
+    def __check_init__(self):
+        if not isinstance(self.softness, jax.core.Tracer) and not bool(self.softness > 0):
+            raise ValueError(
+                f"QualityFilter: softness must be > 0, got {float(self.softness)}; it is the "
+                "width of the sigmoid in Phred units."
+            )
+
+
+def _as_float_scalar(value, name: str) -> Array:
+    array = jnp.asarray(value)
+    if array.shape != ():
+        raise ValueError(f"{name} must be a scalar, got shape {array.shape}.")
+    if not jnp.issubdtype(array.dtype, jnp.floating):
+        array = array.astype(float)
+    return array
+
+
+def soft_quality_filter(
+    params: QualityFilter,
+    reads: Float[ArrayLike, "*reads length channels"],
+    quality: Float[ArrayLike, "*reads length"],
+) -> tuple[Float[Array, "*reads length channels"], Float[Array, "*reads length"]]:
+    r"""Scale each column of the reads by a soft pass/fail weight of its quality.
+
+    $$w = \sigma\left(\frac{Q - \text{threshold}}{\text{softness}}\right)$$
+
+    Unlike a hard `Q >= threshold` cut, the weight is differentiable with respect to the
+    quality and to both parameters, so a threshold can be learned.
+
+    **Arguments:**
+
+    - `params`: a [`softpile.QualityFilter`][].
+    - `reads`: one-hot or soft reads, `(..., length, channels)`.
+    - `quality`: Phred qualities, `(..., length)`, finite and non-negative.
+
+    **Returns:**
+
+    `(filtered_reads, weights)`: the reads scaled per column by `weights`, and the weights.
+
+    ```python
+    >>> import jax.numpy as jnp
+    >>> import softpile
+    >>> reads = softpile.one_hot_reads("AC")
+    >>> filtered, w = softpile.soft_quality_filter(
+    ...     softpile.QualityFilter(), reads, jnp.array([30.0, 20.0]))
+    >>> [round(x, 4) for x in w.tolist()]
+    [1.0, 0.5]
+
+    ```
+    """
+    reads = jnp.asarray(reads)
+    quality = check_quality(jnp.asarray(quality))
+    weights = jax.nn.sigmoid((quality - params.threshold) / params.softness)
+    return reads * weights[..., None], weights
