@@ -66,7 +66,7 @@ def run_demo(out: Path | None, *, seed: int = 0, echo=print) -> dict:
     piled = softpile.pileup(reads, starts, REFERENCE_LENGTH, quality=quality)
     column = piled.distribution[50]
     echo(f"Distribution shape: {piled.distribution.shape}")
-    echo(f"Position 50: " + "  ".join(f"{b}={float(v):.4f}" for b, v in zip("ACGT", column)))
+    echo("Position 50: " + "  ".join(f"{b}={float(v):.4f}" for b, v in zip("ACGT", column)))
     echo(
         f"Row sum at position 50: {float(column.sum()):.6f} "
         f"(every row: max |sum-1| = {float(jnp.abs(piled.distribution.sum(-1) - 1).max()):.1e})"

@@ -5,8 +5,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from beartype import beartype
-from jaxtyping import Array, Float, Int, jaxtyped
+from jaxtyping import Array, Float, Int
 
 from ._typing import ArrayLike
 
@@ -15,7 +14,7 @@ A, C, G, T, GAP, N, PAD = 0, 1, 2, 3, 4, 5, -1
 
 BASES = "ACGT"
 SYMBOLS = "ACGT-N"
-"""The symbol of each code `0..5`; also the channel order of `one_hot_reads(..., n_channel=True)`."""
+"""The symbol of each code `0..5`, also the channel order with `n_channel=True`."""
 
 # Letters a read may contain (DESIGN.md §3): bases, N and the gap.
 _READ_CODES = {"A": A, "C": C, "G": G, "T": T, "N": N, "-": GAP}

@@ -91,7 +91,8 @@ def column_log_likelihoods(
 
     With $p = x / \sum_c x_c$ over A, C, G, T and error probability $e$,
     $P(\text{obs} \mid t) = p_t (1-e) + (1-p_t)\,e/3$ and
-    $\log L(\{a,b\}) = \log\left(\tfrac12 P(\text{obs}\mid a) + \tfrac12 P(\text{obs}\mid b)\right)$.
+    $\log L(\{a,b\}) = \log\left(\tfrac12 P(\text{obs}\mid a)
+    + \tfrac12 P(\text{obs}\mid b)\right)$.
     Empty columns give finite values (their weight is 0 in `pileup`).
     """
     total = reads[..., 0] + reads[..., 1] + reads[..., 2] + reads[..., 3]

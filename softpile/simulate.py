@@ -131,9 +131,8 @@ def simulate(
     is_error = rng.random(quality.shape) < 10.0 ** (-quality / 10.0)
     reads = np.where(is_error, (reads + rng.integers(1, 4, reads.shape)) % 4, reads)
 
-    truth = np.array(
-        [genotype_index(a, b) for a, b in zip(haplotypes[0], haplotypes[1])], dtype=np.int32
-    )
+    pair_index = np.array([[genotype_index(a, b) for b in range(4)] for a in range(4)])
+    truth = pair_index[haplotypes[0], haplotypes[1]].astype(np.int32)
     return Simulation(
         reference=reference,
         haplotypes=haplotypes,
