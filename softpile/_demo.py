@@ -5,6 +5,7 @@ with one homozygous and one heterozygous SNV, ending with figures written as PNG
 """
 
 import argparse
+import importlib
 from pathlib import Path
 
 import jax
@@ -185,7 +186,7 @@ def run_demo(out: Path | None, *, seed: int = 0, echo=print) -> dict:
 
 def _figures(out: Path, piled, filtered, sample, called_sites, echo) -> list[Path]:
     try:
-        from softpile import plot
+        plot = importlib.import_module("softpile.plot")
     except ImportError:
         echo(
             "\nFigures skipped: matplotlib is missing. Install it with "

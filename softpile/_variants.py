@@ -167,18 +167,19 @@ def _variant_scores(params, log_likelihoods, reference):
     )
     log_posteriors = jax.nn.log_softmax(log_joint, axis=-1)
     posteriors = jnp.exp(log_posteriors)
+    reference = reference.astype(jnp.int32)
     is_n = reference == N
     base = jnp.where(is_n, 0, reference)
 
-    hom_ref = jnp.asarray(_HOM_REF)[base]
+    hom_ref = jnp.asarray(_HOM_REF, jnp.int32)[base]
     log_hom_ref = jnp.take_along_axis(log_posteriors, hom_ref[:, None], axis=-1)[:, 0]
-    not_hom_ref = jnp.arange(10)[None, :] != hom_ref[:, None]
+    not_hom_ref = jnp.arange(10, dtype=jnp.int32)[None, :] != hom_ref[:, None]
     # Sum the other posteriors rather than 1 - P(hom-ref): no cancellation for tiny p_variant.
     p_variant = jnp.sum(jnp.where(not_hom_ref, posteriors, 0.0), axis=-1)
     quality = jnp.minimum(-10.0 / _LN10 * log_hom_ref, MAX_QUALITY)
 
-    genotype = jnp.argmax(log_posteriors, axis=-1)
-    others = jnp.arange(10)[None, :] != genotype[:, None]
+    genotype = jnp.argmax(log_posteriors, axis=-1).astype(jnp.int32)
+    others = jnp.arange(10, dtype=jnp.int32)[None, :] != genotype[:, None]
     log_not_best = jax.nn.logsumexp(jnp.where(others, log_posteriors, -jnp.inf), axis=-1)
     genotype_quality = jnp.minimum(-10.0 / _LN10 * log_not_best, MAX_GENOTYPE_QUALITY)
 
@@ -186,7 +187,9 @@ def _variant_scores(params, log_likelihoods, reference):
     allele_1 = jax.nn.one_hot(jnp.asarray(_ALLELE_1), 4, dtype=posteriors.dtype)
     allele_2 = jax.nn.one_hot(jnp.asarray(_ALLELE_2), 4, dtype=posteriors.dtype)
     allele_mass = posteriors @ (0.5 * (allele_1 + allele_2))
-    allele_mass = jnp.where(jnp.arange(4)[None, :] == base[:, None], -1.0, allele_mass)
+    allele_mass = jnp.where(
+        jnp.arange(4, dtype=jnp.int32)[None, :] == base[:, None], -1.0, allele_mass
+    )
     alt_allele = jnp.argmax(allele_mass, axis=-1)
 
     zero = jnp.zeros_like(p_variant)
