@@ -5,7 +5,8 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from beartype import beartype
+from jaxtyping import Array, Float, Int, jaxtyped
 
 from ._typing import ArrayLike
 
@@ -68,6 +69,7 @@ def _encoding_table(gaps: bool, n_channel: bool, dtype) -> np.ndarray:
     return table
 
 
+@jaxtyped(typechecker=beartype)
 def one_hot_reads(
     sequences: str | Sequence[str] | ArrayLike,
     *,
@@ -210,6 +212,7 @@ def _symbols_of(columns: np.ndarray) -> np.ndarray:
     return np.where((top <= 0) | ties, N, best)
 
 
+@jaxtyped(typechecker=beartype)
 def decode(
     reads: Float[ArrayLike, "*reads length channels"], *, strip_padding: bool = True
 ) -> str | list[str]:
@@ -251,6 +254,7 @@ def decode(
     return flat
 
 
+@jaxtyped(typechecker=beartype)
 def consensus(
     distribution: Float[ArrayLike, "positions channels"],
 ) -> str:

@@ -3,7 +3,8 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from beartype import beartype
+from jaxtyping import Array, Float, jaxtyped
 
 from ._typing import ArrayLike, ScalarLike
 
@@ -97,6 +98,7 @@ def _as_float_scalar(value, name: str) -> Array:
     return array
 
 
+@jaxtyped(typechecker=beartype)
 def soft_quality_filter(
     params: QualityFilter,
     reads: Float[ArrayLike, "*reads length channels"],

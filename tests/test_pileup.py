@@ -245,3 +245,25 @@ def test_jit_does_not_retrace_for_same_shapes():
     reads = softpile.one_hot_reads(["ACGT", "TTTT"])
     run(reads, jnp.array([0, 3]))
     run(reads * 0.5, jnp.array([5, 9]))
+
+
+def test_parameters_and_pileup_inside_an_equinox_model():
+    """A user's model holding softpile's parameters and a linear head trains with filter_grad."""
+    import equinox as eqx
+
+    class Model(eqx.Module):
+        quality_filter: softpile.QualityFilter
+        head: eqx.nn.Linear
+
+        def __call__(self, reads, starts, quality):
+            kept, _ = softpile.soft_quality_filter(self.quality_filter, reads, quality)
+            piled = softpile.pileup(kept, starts, 6, quality=quality)
+            return jax.vmap(self.head)(piled.distribution)
+
+    model = Model(softpile.QualityFilter(), eqx.nn.Linear(4, 1, key=jax.random.key(0)))
+    reads = softpile.one_hot_reads(["ACGTA", "CGTAC", "GTACG"])
+    starts = jnp.array([0, 1, 1])
+    quality = jnp.array([[30.0, 12, 25, 18, 40], [22, 19, 21, 35, 9], [15, 33, 20, 20, 28]])
+    grads = eqx.filter_grad(lambda m: jnp.sum(m(reads, starts, quality) ** 2))(model)
+    assert grads.quality_filter.threshold != 0 and grads.quality_filter.softness != 0
+    assert jnp.all(jnp.isfinite(grads.head.weight))
