@@ -106,7 +106,8 @@ def parse_mpileup(text: str, *, keep_empty: bool = False) -> dict:
             continue
         fields = line.split("\t")
         chrom, pos, ref = fields[0], int(fields[1]), fields[2]
-        bases = fields[4] if len(fields) > 4 else ""
+        # samtools writes '*' for an empty bases column (its own count is then 0).
+        bases = fields[4] if len(fields) > 4 and fields[3] != "0" else ""
         counts = dict.fromkeys("ACGTN", 0)
         deletions = insertions = 0
         i = 0

@@ -289,61 +289,194 @@ def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray]:
     reference_offset = np.cumsum(reference) - reference
     query_offset = np.cumsum(query) - query
     bases = np.where(_IS_BASE[op], length, 0)
-    which = np.repeat(np.arange(len(op)), bases)
+    which = np.repeat(np.arange(op.size), bases)
     within = np.arange(which.size) - np.repeat(np.cumsum(bases) - bases, bases)
-    return (
-        read.start + reference_offset[which] + within,
-        query_offset[which] + within,
-    )
+    return read.start + reference_offset[which] + within, query_offset[which] + within
 
 
 def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
-    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`).
+    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24).
 
-    At every position where both mates have an aligned base: the same base -> one mate gets the
-    sum of both qualities (at most 200), the other 0; different bases -> the higher quality
-    keeps 80% of it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is
-    decided by bit 0 of the hash of the read name.
+    Where both mates have an aligned base: the same base -> one mate gets the sum of both
+    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
+    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
+    0 of the hash of the read name. Deletions and reference skips inside the overlap follow
+    htslib's walk step by step (`_walk_overlap`); without them it is a plain intersection.
     """
-    first_positions, first_query = _aligned_bases(first)
-    second_positions, second_query = _aligned_bases(second)
-    _, first_index, second_index = np.intersect1d(
-        first_positions, second_positions, assume_unique=True, return_indices=True
-    )
-    if first_index.size == 0:
-        return
-    first_query = first_query[first_index]
-    second_query = second_query[second_index]
-    first_quality = first.qualities().astype(np.int64)
-    second_quality = second.qualities().astype(np.int64)
     if len(first.sequence) == 0 or len(second.sequence) == 0:
         return
-    first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
-    second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
-    qa = first_quality[first_query]
-    qb = second_quality[second_query]
-    same = first_bases == second_bases
     first_keeps = name_hash_bit(first.name) == 1
-    summed = np.minimum(qa + qb, 200)
-    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
-    qa_scaled = (0.8 * qa).astype(np.int64)
-    qb_scaled = (0.8 * qb).astype(np.int64)
-    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    if first_keeps:
-        new_a = np.where(same, summed, np.where(a_wins, qa_scaled, 0))
-        new_b = np.where(same, 0, np.where(a_wins, 0, qb_scaled))
+    first_quality = first.qualities().astype(np.int64)
+    second_quality = second.qualities().astype(np.int64)
+    gapped = any(op == _DEL or op == _SKIP for op, _ in first.cigar) or any(
+        op == _DEL or op == _SKIP for op, _ in second.cigar
+    )
+    if gapped:
+        first_list, second_list = first_quality.tolist(), second_quality.tolist()
+        _walk_overlap(first, second, first_list, second_list, first_keeps)
+        updated_first = np.array(first_list, dtype=np.uint8)
+        updated_second = np.array(second_list, dtype=np.uint8)
     else:
-        new_a = np.where(same, 0, np.where(a_wins, qa_scaled, 0))
-        new_b = np.where(same, summed, np.where(a_wins, 0, qb_scaled))
-    updated_first = first_quality.astype(np.uint8)
-    updated_first[first_query] = new_a
-    updated_second = second_quality.astype(np.uint8)
-    updated_second[second_query] = new_b
+        first_positions, first_query = _aligned_bases(first)
+        second_positions, second_query = _aligned_bases(second)
+        _, first_index, second_index = np.intersect1d(
+            first_positions, second_positions, assume_unique=True, return_indices=True
+        )
+        if first_index.size == 0:
+            return
+        first_query = first_query[first_index]
+        second_query = second_query[second_index]
+        first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
+        second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
+        qa = first_quality[first_query]
+        qb = second_quality[second_query]
+        same = first_bases == second_bases
+        summed = np.minimum(qa + qb, 200)
+        # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
+        qa_scaled = (0.8 * qa).astype(np.int64)
+        qb_scaled = (0.8 * qb).astype(np.int64)
+        a_wins = (qa > qb) | ((qa == qb) & first_keeps)
+        new_a = np.where(same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0))
+        new_b = np.where(same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled))
+        updated_first = first_quality.astype(np.uint8)
+        updated_first[first_query] = new_a
+        updated_second = second_quality.astype(np.uint8)
+        updated_second[second_query] = new_b
     if first.original_quality is None:
         first.original_quality = first.qualities().copy()
         first.tweaked_from = reported_before
     first.quality = updated_first
     second.quality = updated_second
+
+
+class _Cursor:
+    """htslib's walk over the aligned (M/=/X) bases of a CIGAR: `cigar_iref2iseq_set/next`."""
+
+    __slots__ = ("cigar", "k", "icig", "iseq", "iref", "ret")
+
+    def __init__(self, cigar, offset: int):
+        # Position on the first aligned base at or after `offset` (relative to the read start).
+        self.cigar = cigar
+        self.k = 0
+        self.icig = self.iseq = self.iref = 0
+        self.ret = -1
+        pos = offset
+        while self.k < len(cigar):
+            op, length = cigar[self.k]
+            if op == _SOFT or op == _INS:
+                self.k += 1
+                self.iseq += length
+                self.icig = 0
+            elif op == _HARD or op == _PAD:
+                self.k += 1
+                self.icig = 0
+            elif _IS_BASE[op]:
+                pos -= length
+                if pos < 0:
+                    self.icig = length + pos
+                    self.iseq += self.icig
+                    self.iref += self.icig
+                    self.ret = 0
+                    return
+                self.k += 1
+                self.iseq += length
+                self.icig = 0
+                self.iref += length
+            else:  # D or N
+                pos = max(pos - length, 0)
+                self.k += 1
+                self.icig = 0
+                self.iref += length
+        self.iseq = -1
+
+    def next(self) -> None:
+        cigar = self.cigar
+        while self.k < len(cigar):
+            op, length = cigar[self.k]
+            if _IS_BASE[op]:
+                if self.icig >= length - 1:
+                    self.icig = -1
+                    self.k += 1
+                    continue
+                self.iseq += 1
+                self.icig += 1
+                self.iref += 1
+                self.ret = 0
+                return
+            if op == _DEL or op == _SKIP:
+                self.iref += length
+            elif op == _INS or op == _SOFT:
+                self.iseq += length
+            self.k += 1
+            self.icig = -1
+        self.iseq = self.iref = -1
+        self.ret = -1
+
+    def after_deletion(self) -> bool:
+        return self.k > 0 and self.cigar[self.k - 1][0] == _DEL
+
+
+def _walk_overlap(first: Read, second: Read, qa: list, qb: list, first_keeps: bool) -> None:
+    """A step-by-step port of htslib 1.24's `tweak_overlap_quality` loop (gapped CIGARs)."""
+    a_seq, b_seq = first.sequence, second.sequence
+    a_start, b_start = first.start, second.start
+    a = _Cursor(first.cigar, b_start - a_start)
+    if a.ret < 0:
+        return
+    b = _Cursor(second.cigar, 0)
+    if b.ret < 0:
+        return
+    a_len, b_len = len(qa), len(qb)
+    iref = b_start
+    while True:
+        while a.ret >= 0 and a.iref >= 0 and a.iref < iref - a_start:
+            a.next()
+        if a.ret < 0:
+            return
+        while b.ret >= 0 and b.iref >= 0 and b.iref < iref - b_start:
+            b.next()
+        if b.ret < 0:
+            return
+        iref = max(iref, a.iref + a_start, b.iref + b_start) + 1
+        a_pos, b_pos = a.iref + a_start, b.iref + b_start
+        if a_pos != b_pos:
+            # A deletion in one mate: the other's bases up to there are scaled as mismatches.
+            if a_pos < b_pos and b.after_deletion():
+                while True:
+                    if a.iseq < a_len:
+                        qa[a.iseq] = int(qa[a.iseq] * 0.8) if first_keeps else 0
+                    a.next()
+                    if a.ret < 0:
+                        return
+                    if a.iref + a_start >= b.iref + b_start:
+                        break
+            elif a.after_deletion():
+                while True:
+                    if b.iseq < b_len:
+                        qb[b.iseq] = 0 if first_keeps else int(qb[b.iseq] * 0.8)
+                    b.next()
+                    if b.ret < 0:
+                        return
+                    if b.iref + b_start >= a.iref + a_start:
+                        break
+            else:
+                continue  # e.g. a reference skip: htslib leaves these alone
+        if a.iseq >= a_len or b.iseq >= b_len:
+            return
+        x, y = qa[a.iseq], qb[b.iseq]
+        if a_seq[a.iseq] == b_seq[b.iseq]:
+            total = min(x + y, 200)
+            qa[a.iseq] = total if first_keeps else 0
+            qb[b.iseq] = 0 if first_keeps else total
+        elif x > y:
+            qa[a.iseq] = int(0.8 * x)
+            qb[b.iseq] = 0
+        elif x < y:
+            qb[b.iseq] = int(0.8 * y)
+            qa[a.iseq] = 0
+        else:
+            qa[a.iseq] = int(0.8 * x) if first_keeps else 0
+            qb[b.iseq] = 0 if first_keeps else int(0.8 * y)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
