@@ -185,6 +185,23 @@ class _Inputs:
             )
         return _guarded(self.bam.fetch(contig, start, end), self.bam_path)
 
+    def streams(self, region) -> Iterator[tuple[str, int, int, Iterator]]:
+        """`(contig, start, end, reads)` for each contig range of `region` (None: every contig).
+
+        A region needs the index; the whole file is read in one sequential pass (no index
+        needed), split by contig in header order.
+        """
+        regions = parse_region(region, self.lengths)
+        for contig, _, _ in regions:
+            self.check_contig(contig)
+        if region is not None:
+            for contig, start, end in regions:
+                yield contig, start, end, self.reads(contig, start, end)
+            return
+        sequential = _Sequential(_guarded(self.bam.fetch(until_eof=True), self.bam_path))
+        for tid, (contig, start, end) in enumerate(regions):
+            yield contig, start, end, sequential.contig(tid, contig)
+
     def sequence(self, contig: str, start: int, end: int) -> str:
         return self.fasta.fetch(contig, start, end)
 
@@ -197,6 +214,33 @@ class _Inputs:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _Sequential:
+    """One pass over a coordinate-sorted file, handed out contig by contig."""
+
+    def __init__(self, reads: Iterator):
+        self._reads = reads
+        self._pending = None
+
+    def contig(self, tid: int, contig: str) -> Iterator:
+        while True:
+            read = self._pending if self._pending is not None else next(self._reads, None)
+            self._pending = None
+            if read is None:
+                return
+            read_tid = read.reference_id
+            if read_tid == tid:
+                yield read
+                continue
+            if 0 <= read_tid < tid:
+                raise ValueError(
+                    f"the BAM file is not sorted by coordinate ({read.query_name!r} on "
+                    f"{read.reference_name!r} comes after reads on {contig!r}); run "
+                    "`samtools sort`."
+                )
+            self._pending = read  # a later contig, or unplaced reads at the end
+            return
 
 
 def _open_fasta(path: str) -> pysam.FastaFile:
@@ -355,11 +399,9 @@ def iter_windows(
     filters = _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, max_depth)
     with _Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
-        for contig, _, _ in regions:
-            inputs.check_contig(contig)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end in regions:
-            stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        for contig, start, end, reads in inputs.streams(region):
+            stream = ContigReads(reads, contig, filters)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)

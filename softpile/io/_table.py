@@ -35,11 +35,9 @@ def count_windows(
     """
     with _Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
-        for contig, _, _ in regions:
-            inputs.check_contig(contig)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end in regions:
-            stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        for contig, start, end, reads in inputs.streams(region):
+            stream = ContigReads(reads, contig, filters)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)
@@ -105,7 +103,7 @@ def write_table(
         if where.size == 0:
             continue
         positions = [str(p) for p in (where + start + 1).tolist()]
-        reference = np.frombuffer(letters.upper().encode("ascii"), dtype="S1")[where]
+        reference = np.frombuffer(letters.encode("ascii"), dtype="S1")[where]
         reference = reference.astype(str).tolist()
         columns = [_integer_strings(depth[where], cache)] + [
             _integer_strings(table[where, k], cache) for k in range(table.shape[1])
