@@ -317,7 +317,7 @@ def _batch(inputs: _Inputs, contig, start, end, reads, filters, reference=None) 
 def read_region(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int],
+    region: str | tuple,
     *,
     min_mapq: int = 0,
     min_baseq: int = 13,
@@ -370,7 +370,7 @@ def read_region(
 def iter_windows(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int] | None = None,
+    region: str | tuple | None = None,
     *,
     window_size: int = DEFAULT_WINDOW,
     min_mapq: int = 0,
@@ -413,7 +413,7 @@ def iter_windows(
 def pileup_region(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int],
+    region: str | tuple,
     *,
     window_size: int = DEFAULT_WINDOW,
     gaps: bool = True,

@@ -22,7 +22,7 @@ _COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP)
 def count_windows(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int] | None,
+    region: str | tuple | None,
     *,
     window_size: int = DEFAULT_WINDOW,
     filters: Filters,
