@@ -105,6 +105,7 @@ class Read:
         "quality",
         "original_quality",
         "tweaked_from",
+        "clip",
     )
 
     def __init__(self, start, end, name, mapq, reverse, cigar, sequence, quality):
@@ -121,6 +122,9 @@ class Read:
         # had already been reported by samtools with the qualities before the adjustment.
         self.original_quality = None
         self.tweaked_from = -1
+        # For the common CIGAR "[H][S]M[S][H]" (one aligned block): the query index of the
+        # first aligned base, used by the fast paths; -1 for any other CIGAR.
+        self.clip = _simple_clip(cigar)
 
     def qualities(self) -> np.ndarray:
         if self.quality is None:
@@ -163,6 +167,22 @@ class Filters:
         self.count_orphans = bool(count_orphans)
         self.overlap_removal = bool(overlap_removal)
         self.max_depth = int(max_depth)
+
+
+def _simple_clip(cigar) -> int:
+    if len(cigar) == 1:
+        return 0 if _IS_BASE[cigar[0][0]] else -1
+    clip = 0
+    aligned = 0
+    for op, length in cigar:
+        if _IS_BASE[op]:
+            aligned += 1
+        elif op == _SOFT:
+            if not aligned:
+                clip += length
+        elif op != _HARD:
+            return -1
+    return clip if aligned == 1 else -1
 
 
 def _reference_length(cigar) -> int:
@@ -308,14 +328,19 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
     first_keeps = name_hash_bit(first.name) == 1
     first_quality = first.qualities().astype(np.int64)
     second_quality = second.qualities().astype(np.int64)
-    gapped = any(op == _DEL or op == _SKIP for op, _ in first.cigar) or any(
-        op == _DEL or op == _SKIP for op, _ in second.cigar
-    )
-    if gapped:
+    if first.clip >= 0 and second.clip >= 0:
+        # One aligned block each: the overlap is one contiguous slice of both reads.
+        overlap = min(first.end, second.end) - second.start
+        if overlap <= 0:
+            return
+        first_from = first.clip + second.start - first.start
+        first_query = np.arange(first_from, first_from + overlap)
+        second_query = np.arange(second.clip, second.clip + overlap)
+    elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
         first_list, second_list = first_quality.tolist(), second_quality.tolist()
         _walk_overlap(first, second, first_list, second_list, first_keeps)
-        updated_first = np.array(first_list, dtype=np.uint8)
-        updated_second = np.array(second_list, dtype=np.uint8)
+        _store(first, second, first_list, second_list, reported_before)
+        return
     else:
         first_positions, first_query = _aligned_bases(first)
         second_positions, second_query = _aligned_bases(second)
@@ -324,29 +349,32 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
         )
         if first_index.size == 0:
             return
-        first_query = first_query[first_index]
-        second_query = second_query[second_index]
-        first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
-        second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
-        qa = first_quality[first_query]
-        qb = second_quality[second_query]
-        same = first_bases == second_bases
-        summed = np.minimum(qa + qb, 200)
-        # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
-        qa_scaled = (0.8 * qa).astype(np.int64)
-        qb_scaled = (0.8 * qb).astype(np.int64)
-        a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-        new_a = np.where(same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0))
-        new_b = np.where(same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled))
-        updated_first = first_quality.astype(np.uint8)
-        updated_first[first_query] = new_a
-        updated_second = second_quality.astype(np.uint8)
-        updated_second[second_query] = new_b
+        first_query, second_query = first_query[first_index], second_query[second_index]
+    first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
+    second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
+    qa = first_quality[first_query]
+    qb = second_quality[second_query]
+    same = first_bases == second_bases
+    summed = np.minimum(qa + qb, 200)
+    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
+    qa_scaled = (0.8 * qa).astype(np.int64)
+    qb_scaled = (0.8 * qb).astype(np.int64)
+    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
+    first_quality[first_query] = np.where(
+        same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0)
+    )
+    second_quality[second_query] = np.where(
+        same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled)
+    )
+    _store(first, second, first_quality, second_quality, reported_before)
+
+
+def _store(first: Read, second: Read, first_quality, second_quality, reported_before) -> None:
     if first.original_quality is None:
         first.original_quality = first.qualities().copy()
         first.tweaked_from = reported_before
-    first.quality = updated_first
-    second.quality = updated_second
+    first.quality = np.asarray(first_quality, dtype=np.uint8)
+    second.quality = np.asarray(second_quality, dtype=np.uint8)
 
 
 class _Cursor:
@@ -499,6 +527,78 @@ class Projection:
 
 
 def project(
+    reads: list[Read],
+    start: int,
+    end: int,
+    min_baseq: int,
+    *,
+    sequences: bool = True,
+) -> Projection:
+    """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
+
+    Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base codes, `D`
+    the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
+    base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
+    Reads with one aligned block (`[S]M[S]`, most short reads) take a dense fast path; the
+    others go through the general per-operation projection.
+    """
+    count = len(reads)
+    clips = np.fromiter((read.clip for read in reads), dtype=np.int64, count=count)
+    simple = np.flatnonzero(clips >= 0)
+    if simple.size < count or count == 0:
+        general = np.flatnonzero(clips < 0)
+        projection = _project_general(
+            [reads[i] for i in general], start, end, min_baseq, sequences=sequences
+        )
+        if simple.size == 0:
+            return projection  # includes the empty batch
+    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
+    read_ends = np.fromiter((read.end for read in reads), dtype=np.int64, count=count)
+    row_starts = np.maximum(read_starts, start)
+    row_lengths = np.maximum(np.minimum(read_ends, end) - row_starts, 0)
+    width = max(int(row_lengths.max()), 1)
+    codes = np.full((count, width), PAD, dtype=np.int8)
+    quality = np.zeros((count, width), dtype=np.float32)
+    insertions = np.zeros((count, width), dtype=np.float32)
+    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
+
+    chosen = [reads[i] for i in simple]
+    lengths = np.fromiter((len(read.sequence) for read in chosen), np.int64, simple.size)
+    offsets = _exclusive_cumsum(lengths)
+    letters = np.frombuffer("".join(read.sequence for read in chosen).encode("ascii"), np.uint8)
+    base_codes = np.append(_LETTER_CODES[letters], np.int8(N))
+    qualities = np.append(
+        np.frombuffer(
+            b"".join(
+                read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+                for read in chosen
+            ),
+            dtype=np.uint8,
+        ),
+        np.uint8(0),
+    )
+    # Query index of each row's first column; beyond the sequence (SEQ '*') reads N, Q0.
+    first = clips[simple] + row_starts[simple] - read_starts[simple]
+    columns = np.arange(width)
+    query = first[:, None] + columns[None, :]
+    valid = columns[None, :] < row_lengths[simple, None]
+    flat = np.where(valid & (query < lengths[:, None]), offsets[:, None] + query, letters.size)
+    base_quality = qualities[flat]
+    keep = valid & (base_quality >= min_baseq)
+    codes[simple] = np.where(keep, base_codes[flat], np.int8(PAD))
+    quality[simple] = np.where(keep, base_quality, 0)
+    if simple.size < count:
+        general_width = projection.codes.shape[1]
+        codes[general, :general_width] = projection.codes
+        quality[general, :general_width] = projection.quality
+        insertions[general, :general_width] = projection.insertions
+        if sequences:
+            for i, values in zip(general, projection.inserted):
+                inserted[i].update(values)
+    return Projection(row_starts, codes, quality, insertions, inserted, row_lengths)
+
+
+def _project_general(
     reads: list[Read],
     start: int,
     end: int,
