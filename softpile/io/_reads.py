@@ -101,8 +101,15 @@ class ReadBatch:
 
 
 def _bucket(size: int) -> int:
-    """The next power of two (at least 16): few distinct shapes, at most 2x padding."""
-    return max(16, 1 << max(int(size) - 1, 0).bit_length())
+    """Round up to 16, or to a power of two times 1, 1.25, 1.5 or 1.75: few distinct shapes
+    (four per doubling), at most 25% padding."""
+    if size <= 16:
+        return 16
+    power = 1 << (int(size) - 1).bit_length() - 1
+    for step in (power + power // 4, power + power // 2, power + 3 * power // 4):
+        if size <= step:
+            return step
+    return 2 * power
 
 
 def _pad(array: np.ndarray, shape: tuple[int, ...], value) -> np.ndarray:

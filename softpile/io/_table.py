@@ -36,6 +36,9 @@ def count_windows(
     with _Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
+        # One window in flight: JAX computes window k (asynchronously, on its own threads)
+        # while Python reads and projects window k + 1.
+        pending = None
         for contig, start, end, reads in inputs.streams(region):
             stream = ContigReads(reads, contig, filters)
             for window_start in range(start, end, window_size):
@@ -43,33 +46,43 @@ def count_windows(
                 reads = stream.window(window_start, window_end)
                 length = window_end - window_start
                 letters = inputs.sequence(contig, window_start, window_end)
-                if not reads:
-                    table = np.zeros((length, 7), dtype=np.int64)
-                    yield contig, window_start, letters, table[:, 0], table
-                    bar.advance(length)
-                    continue
-                projection = project(
-                    reads, window_start, window_end, filters.min_baseq, sequences=False
-                )
-                rows = _bucket(len(reads))
-                columns = _bucket(projection.codes.shape[1])
-                positions = min(_bucket(length), _bucket(window_size))
-                counts, depth, insertions = _exact_counts(
-                    jnp.asarray(_pad(projection.codes, (rows, columns), -1)),
-                    jnp.asarray(_pad(projection.starts - window_start, (rows,), 0)),
-                    jnp.asarray(
-                        _pad(projection.insertions, (rows, columns), 0),
-                        jnp.zeros((), float).dtype,
-                    ),
-                    reference_length=positions,
-                )
-                counts = np.asarray(counts)[:length]
-                table = np.empty((length, 7), dtype=np.int64)
-                table[:, :6] = np.rint(counts[:, _COLUMN_CHANNELS])
-                table[:, 6] = np.rint(np.asarray(insertions)[:length])
-                yield contig, window_start, letters, np.asarray(depth)[:length], table
-                bar.advance(length)
+                if reads:
+                    projection = project(
+                        reads, window_start, window_end, filters.min_baseq, sequences=False
+                    )
+                    rows = _bucket(len(reads))
+                    columns = _bucket(projection.codes.shape[1])
+                    positions = min(_bucket(length), _bucket(window_size))
+                    result = _exact_counts(
+                        jnp.asarray(_pad(projection.codes, (rows, columns), -1)),
+                        jnp.asarray(_pad(projection.starts - window_start, (rows,), 0)),
+                        jnp.asarray(
+                            _pad(projection.insertions, (rows, columns), 0),
+                            jnp.zeros((), float).dtype,
+                        ),
+                        reference_length=positions,
+                    )
+                else:
+                    result = None
+                if pending is not None:
+                    yield _finish(*pending)
+                    bar.advance(pending[3])
+                pending = (contig, window_start, letters, length, result)
+        if pending is not None:
+            yield _finish(*pending)
+            bar.advance(pending[3])
         bar.close()
+
+
+def _finish(contig, start, letters, length, result):
+    table = np.zeros((length, 7), dtype=np.int64)
+    if result is None:
+        return contig, start, letters, table[:, 0], table
+    counts, depth, insertions = result
+    counts = np.asarray(counts)[:length]
+    table[:, :6] = np.rint(counts[:, _COLUMN_CHANNELS])
+    table[:, 6] = np.rint(np.asarray(insertions)[:length])
+    return contig, start, letters, np.asarray(depth)[:length], table
 
 
 def _integer_strings(values: np.ndarray, cache: list[str]) -> list[str]:
