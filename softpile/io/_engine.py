@@ -188,8 +188,9 @@ def _simple_clip(cigar) -> int:
 class ContigReads:
     """Replays htslib's pileup buffer over the reads of one contig range, in file order."""
 
-    def __init__(self, reads: Iterator, contig: str, filters: Filters):
+    def __init__(self, reads: Iterator, contig: str, filters: Filters, path: str = "the BAM"):
         self._reads = reads
+        self._path = path
         self._contig = contig
         self._filters = filters
         self._excluded = filters.excl_flags | FLAGS["UNMAP"]
@@ -276,12 +277,19 @@ class ContigReads:
         Only then are all quality adjustments that samtools applies before reporting the
         positions below `position` known.
         """
-        while not self._exhausted and self._last_start < position:
-            alignment = next(self._reads, None)
-            if alignment is None:
-                self._exhausted = True
-                break
-            self._push(alignment)
+        try:
+            while not self._exhausted and self._last_start < position:
+                alignment = next(self._reads, None)
+                if alignment is None:
+                    self._exhausted = True
+                    break
+                self._push(alignment)
+        except (OSError, ValueError) as error:
+            if "not sorted" in str(error):
+                raise
+            raise OSError(
+                f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
+            ) from None
 
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""

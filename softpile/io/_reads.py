@@ -190,7 +190,7 @@ class _Inputs:
                 f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` on "
                 "it to read a region."
             )
-        return _guarded(self.bam.fetch(contig, start, end), self.bam_path)
+        return self.bam.fetch(contig, start, end)
 
     def streams(self, region) -> Iterator[tuple[str, int, int, Iterator]]:
         """`(contig, start, end, reads)` for each contig range of `region` (None: every contig).
@@ -205,7 +205,11 @@ class _Inputs:
             for contig, start, end in regions:
                 yield contig, start, end, self.reads(contig, start, end)
             return
-        sequential = _Sequential(_guarded(self.bam.fetch(until_eof=True), self.bam_path))
+        if self.bam.has_index():
+            for contig, start, end in regions:
+                yield contig, start, end, self.bam.fetch(contig)
+            return
+        sequential = _Sequential(self.bam.fetch(until_eof=True))
         for tid, (contig, start, end) in enumerate(regions):
             yield contig, start, end, sequential.contig(tid, contig)
 
@@ -272,18 +276,6 @@ def _open_alignments(path: str, reference: str) -> pysam.AlignmentFile:
     except (OSError, ValueError) as error:
         raise OSError(
             f"cannot read {path!r} as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
-        ) from None
-
-
-def _guarded(iterator: Iterator, path: str) -> Iterator:
-    """Turn htslib read errors (truncated/corrupt data) into one clear `OSError`."""
-    try:
-        yield from iterator
-    except (OSError, ValueError) as error:
-        if "not sorted" in str(error):
-            raise
-        raise OSError(
-            f"error reading {path!r}: {error}; the file looks truncated or corrupt."
         ) from None
 
 
@@ -370,7 +362,7 @@ def read_region(
             raise ValueError(f"read_region: expected one region, got {region!r}.")
         contig, start, end = regions[0]
         inputs.check_contig(contig)
-        stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        stream = ContigReads(inputs.reads(contig, start, end), contig, filters, inputs.bam_path)
         return _batch(inputs, contig, start, end, stream.window(start, end), filters)
 
 
@@ -408,7 +400,7 @@ def iter_windows(
         regions = parse_region(region, inputs.lengths)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
         for contig, start, end, reads in inputs.streams(region):
-            stream = ContigReads(reads, contig, filters)
+            stream = ContigReads(reads, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)

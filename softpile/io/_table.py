@@ -18,6 +18,9 @@ HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 _A, _C, _G, _T, _GAP, _N = range(6)
 _COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP)
 
+CHUNK = 4096
+"""Reads per `pileup` call in the table path (the last chunk of a window is padded)."""
+
 
 def count_windows(
     bam: str | os.PathLike,
@@ -40,7 +43,7 @@ def count_windows(
         # while Python reads and projects window k + 1.
         pending = None
         for contig, start, end, reads in inputs.streams(region):
-            stream = ContigReads(reads, contig, filters)
+            stream = ContigReads(reads, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)
@@ -50,18 +53,23 @@ def count_windows(
                     projection = project(
                         reads, window_start, window_end, filters.min_baseq, sequences=False
                     )
-                    rows = _bucket(len(reads))
                     columns = _bucket(projection.codes.shape[1])
                     positions = min(_bucket(length), _bucket(window_size))
-                    result = _exact_counts(
-                        jnp.asarray(_pad(projection.codes, (rows, columns), -1)),
-                        jnp.asarray(_pad(projection.starts - window_start, (rows,), 0)),
-                        jnp.asarray(
-                            _pad(projection.insertions, (rows, columns), 0),
-                            jnp.zeros((), float).dtype,
-                        ),
-                        reference_length=positions,
-                    )
+                    dtype = jnp.zeros((), float).dtype
+                    offsets = projection.starts - window_start
+                    result = None
+                    # Fixed-size chunks of reads: one compiled shape, sums added on device.
+                    for first in range(0, len(reads), CHUNK):
+                        rows = slice(first, first + CHUNK)
+                        part = _exact_counts(
+                            jnp.asarray(_pad(projection.codes[rows], (CHUNK, columns), -1)),
+                            jnp.asarray(_pad(offsets[rows], (CHUNK,), 0)),
+                            jnp.asarray(
+                                _pad(projection.insertions[rows], (CHUNK, columns), 0), dtype
+                            ),
+                            reference_length=positions,
+                        )
+                        result = part if result is None else tuple(map(jnp.add, result, part))
                 else:
                     result = None
                 if pending is not None:
