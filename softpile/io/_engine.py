@@ -296,6 +296,11 @@ class ContigReads:
         self.advance(end)
         reads = [read for read in self._active if read.end > start and read.start < end]
         self._active = [read for read in self._active if read.end > end]
+        # First mates whose mate never came (filtered, or elsewhere) have left htslib's buffer
+        # (and its hash) by now: forget them so memory stays bounded by the window.
+        self._mates = {
+            name: read for name, read in self._mates.items() if read.end >= self._last_start
+        }
         return reads
 
 

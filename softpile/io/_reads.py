@@ -349,9 +349,17 @@ def read_region(
     A [`softpile.io.ReadBatch`][] whose reads are clipped to the region.
 
     ```python
+    >>> import tempfile
     >>> import softpile.io
-    >>> softpile.io.read_region  # doctest: +ELLIPSIS
-    <function read_region at ...>
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> batch = softpile.io.read_region(bam, fasta, "chr1:3-12")  # 0-based [2, 12)
+    >>> batch.names, batch.starts.tolist()
+    (('r1', 'r2', 'r3'), [2, 4, 6])
+    >>> batch.codes[0].tolist()  # 3M2I2M1D3M: G T A C G - A C G
+    [2, 3, 0, 1, 2, 4, 0, 1, 2]
+    >>> batch.insertions[0].tolist()[:4], batch.inserted_sequences[0]
+    ([0.0, 0.0, 1.0, 0.0], {2: 'TT'})
 
     ```
     """
@@ -392,6 +400,17 @@ def iter_windows(
     **Returns:**
 
     An iterator of [`softpile.io.ReadBatch`][], in reference order.
+
+    ```python
+    >>> import tempfile
+    >>> import softpile.io
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> windows = softpile.io.iter_windows(bam, fasta, "chr1", window_size=16)
+    >>> [(window.region_start, window.region_end, window.num_reads) for window in windows]
+    [(0, 16, 3), (16, 32, 0), (32, 40, 0)]
+
+    ```
     """
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
@@ -431,6 +450,21 @@ def pileup_region(
     **Returns:**
 
     A [`softpile.Pileup`][] with one row per position of the region.
+
+    ```python
+    >>> import tempfile
+    >>> import softpile.io
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> exact = softpile.io.pileup_region(
+    ...     bam, fasta, "chr1:5-8", n_channel=True, quality_weighting=False
+    ... )
+    >>> exact.counts.astype(int).tolist()  # A, C, G, T, -, N at positions 5..8 (1-based)
+    [[2, 0, 0, 0, 0, 0], [0, 2, 0, 0, 0, 0], [0, 0, 3, 0, 0, 0], [0, 0, 0, 2, 1, 0]]
+    >>> exact.depth.tolist(), exact.insertions.tolist()
+    ([2, 2, 3, 3], [1.0, 0.0, 0.0, 0.0])
+
+    ```
     """
     pieces = [
         batch.pileup(gaps=gaps, n_channel=n_channel, quality_weighting=quality_weighting)
