@@ -200,6 +200,9 @@ class ContigReads:
         self._ends: list[int] = []  # heap: ends of accepted reads still in the buffer
         self._mates: dict[str, Read] = {}  # first mates waiting for their overlapping mate
         self._active: list[Read] = []
+        # Overlapping one-block pairs waiting for one vectorised adjustment (`adjust_overlaps`).
+        self._pending: list = []
+        self._pending_reads: set[int] = set()
 
     def _push(self, alignment) -> None:
         filters = self._filters
@@ -269,7 +272,24 @@ class ContigReads:
                 self._mates[read.name] = read
             return
         del self._mates[read.name]
-        adjust_overlap(mate, read, previous)
+        pending = self._pending_reads
+        if pending and (id(mate) in pending or id(read) in pending):
+            self._flush()  # keep htslib's order when a read takes part twice
+        if mate.clip >= 0 and read.clip >= 0 and mate.sequence and read.sequence:
+            # One aligned block each (the common case): batched, applied before any use.
+            overlap = min(mate.end, read.end) - read.start
+            if overlap > 0:
+                self._pending.append((mate, read, overlap, previous))
+                pending.add(id(mate))
+                pending.add(id(read))
+        else:
+            adjust_overlap(mate, read, previous)
+
+    def _flush(self) -> None:
+        if self._pending:
+            adjust_overlaps(self._pending)
+        self._pending = []
+        self._pending_reads = set()
 
     def advance(self, position: int) -> None:
         """Consume reads until an accepted read starts at or after `position` (or the end).
@@ -294,6 +314,7 @@ class ContigReads:
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""
         self.advance(end)
+        self._flush()
         reads = [read for read in self._active if read.end > start and read.start < end]
         self._active = [read for read in self._active if read.end > end]
         # First mates whose mate never came (filtered, or elsewhere) have left htslib's buffer
@@ -371,6 +392,57 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
         same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled)
     )
     _store(first, second, first_quality, second_quality, reported_before)
+
+
+def adjust_overlaps(pairs: list) -> None:
+    """`adjust_overlap` for many one-block pairs `(first, second, overlap, reported_before)` at
+    once (no read appears twice): the overlap of each pair is one contiguous slice of both."""
+    first_from = [first.clip + second.start - first.start for first, second, _, _ in pairs]
+    lengths = np.fromiter((overlap for _, _, overlap, _ in pairs), np.int64, len(pairs))
+    first_qualities = [first.qualities() for first, _, _, _ in pairs]
+    second_qualities = [second.qualities() for _, second, _, _ in pairs]
+    qa = np.concatenate(
+        [q[f : f + n] for q, f, n in zip(first_qualities, first_from, lengths.tolist())]
+    ).astype(np.int64)
+    qb = np.concatenate(
+        [q[s.clip : s.clip + n] for q, (_, s, n, _) in zip(second_qualities, pairs)]
+    ).astype(np.int64)
+    first_bases = "".join(
+        first.sequence[f : f + n] for (first, _, n, _), f in zip(pairs, first_from)
+    )
+    second_bases = "".join(
+        second.sequence[second.clip : second.clip + n] for _, second, n, _ in pairs
+    )
+    same = np.frombuffer(first_bases.encode(), np.uint8) == np.frombuffer(
+        second_bases.encode(), np.uint8
+    )
+    first_keeps = np.repeat(
+        np.fromiter((name_hash_bit(first.name) == 1 for first, _, _, _ in pairs), bool, len(pairs)),
+        lengths,
+    )
+    summed = np.minimum(qa + qb, 200)
+    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
+    qa_scaled = (0.8 * qa).astype(np.int64)
+    qb_scaled = (0.8 * qb).astype(np.int64)
+    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
+    new_a = np.where(same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0))
+    new_b = np.where(same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled))
+    new_a, new_b = new_a.astype(np.uint8), new_b.astype(np.uint8)
+    ends = np.cumsum(lengths).tolist()
+    begin = 0
+    for (first, second, n, reported_before), f, q1, q2, stop in zip(
+        pairs, first_from, first_qualities, second_qualities, ends
+    ):
+        updated_first = q1.copy()
+        updated_first[f : f + n] = new_a[begin:stop]
+        updated_second = q2.copy()
+        updated_second[second.clip : second.clip + n] = new_b[begin:stop]
+        if first.original_quality is None:
+            first.original_quality = q1.copy()
+            first.tweaked_from = reported_before
+        first.quality = updated_first
+        second.quality = updated_second
+        begin = stop
 
 
 def _store(first: Read, second: Read, first_quality, second_quality, reported_before) -> None:
