@@ -203,3 +203,37 @@ def test_windows_stream_in_order_and_compile_few_shapes(random_case):
         window.pileup()
     # 17 windows with different read counts, but padded to a handful of bucket shapes.
     assert _pileup_of_codes._cache_size() - before <= 3
+
+
+def test_progress_bar_only_when_enabled_and_slow(monkeypatch, capsys):
+    from softpile.io import _reads
+
+    clock = iter([0.0, 0.5, 2.0, 3.0])
+    monkeypatch.setattr(_reads.time, "monotonic", lambda: next(clock))
+    bar = _reads._Progress(1000, True)  # started at t=0
+    bar.advance(100)  # t=0.5: too early to show anything
+    assert capsys.readouterr().err == ""
+    bar.advance(400)  # t=2.0: shown
+    bar.close()
+    err = capsys.readouterr().err
+    assert "50.0%" in err and "500/1,000 bp" in err and err.endswith("\n")
+    quiet = _reads._Progress(1000, False)
+    quiet.advance(1000)
+    quiet.close()
+    assert capsys.readouterr().err == ""
+
+
+def test_table_to_stdout(small, capsys):
+    from softpile.cli import main
+
+    bam, fasta = small
+    assert main(["pileup", str(bam), "--reference", str(fasta), "-r", "chr2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins"
+    assert lines[1:] == [
+        "chr2\t1\tA\t1\t1\t0\t0\t0\t0\t0\t0",
+        "chr2\t2\tC\t1\t0\t1\t0\t0\t0\t0\t0",
+        "chr2\t3\tG\t1\t0\t0\t1\t0\t0\t0\t0",
+        "chr2\t4\tT\t1\t0\t0\t0\t1\t0\t0\t0",
+        "chr2\t5\tA\t1\t1\t0\t0\t0\t0\t0\t0",
+    ]

@@ -2,7 +2,6 @@
 
 import os
 from collections.abc import Iterator
-from typing import TextIO
 
 import jax.numpy as jnp
 import numpy as np
@@ -104,7 +103,7 @@ def _integer_strings(values: np.ndarray, cache: list[str]) -> list[str]:
 
 
 def write_table(
-    output: TextIO,
+    output,  # any writable text stream (a file, sys.stdout, io.StringIO)
     windows: Iterator[tuple[str, int, str, np.ndarray, np.ndarray]],
     *,
     all_positions: bool = False,
