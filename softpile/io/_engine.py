@@ -35,8 +35,9 @@ DEFAULT_EXCLUDED = "UNMAP,SECONDARY,QCFAIL,DUP"
 DEFAULT_WINDOW = 50_000
 """Positions per window when streaming a region (memory is bounded by one window)."""
 
-# CIGAR operations, in BAM's numbering: M I D N S H P = X (B=9 is obsolete and rejected).
-_MATCH, _INS, _DEL, _SKIP, _SOFT, _HARD, _PAD, _EQUAL, _DIFF = range(9)  # noqa: F841
+# CIGAR operations, in BAM's numbering: M=0 I D N S H P, then `=`=7 and X=8 (the aligned
+# bases, with M); the obsolete B=9 is treated as consuming nothing.
+_INS, _DEL, _SKIP, _SOFT, _HARD, _PAD = 1, 2, 3, 4, 5, 6
 _CONSUMES_REFERENCE = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
 _CONSUMES_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
 _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
