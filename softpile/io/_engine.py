@@ -42,6 +42,8 @@ _CONSUMES_REFERENCE = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
 _CONSUMES_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
 _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
 _INSERTION_OR_PAD = np.array([0, 1, 0, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
+# The same as a tuple, for per-operation Python code (NumPy scalar indexing is slow there).
+_BASE_OP = tuple(bool(value) for value in _IS_BASE)
 
 # Read letters -> codes: A C G T (either case) are bases, everything else (N, IUPAC, '=') is N.
 _LETTER_CODES = np.full(256, N, dtype=np.int8)
@@ -172,11 +174,11 @@ class Filters:
 
 def _simple_clip(cigar) -> int:
     if len(cigar) == 1:
-        return 0 if _IS_BASE[cigar[0][0]] else -1
+        return 0 if _BASE_OP[cigar[0][0]] else -1
     clip = 0
     aligned = 0
     for op, length in cigar:
-        if _IS_BASE[op]:
+        if _BASE_OP[op]:
             aligned += 1
         elif op == _SOFT:
             if not aligned:
@@ -195,6 +197,10 @@ class ContigReads:
         self._contig = contig
         self._filters = filters
         self._excluded = filters.excl_flags | FLAGS["UNMAP"]
+        self._min_mapq = filters.min_mapq
+        self._drop_orphans = not filters.count_orphans
+        self._max_depth = filters.max_depth
+        self._overlaps = filters.overlap_removal
         self._exhausted = False
         self._last_start = -1  # start of the last accepted read (htslib's max_pos)
         self._last_seen = -1  # start of the last read of the file, for the sort check
@@ -206,7 +212,6 @@ class ContigReads:
         self._pending_reads: set[int] = set()
 
     def _push(self, alignment) -> None:
-        filters = self._filters
         flag = alignment.flag
         start = alignment.reference_start
         if start < self._last_seen:
@@ -218,9 +223,10 @@ class ContigReads:
         self._last_seen = start
         if flag & self._excluded:
             return
-        if alignment.mapping_quality < filters.min_mapq:
+        mapq = alignment.mapping_quality
+        if mapq < self._min_mapq:
             return
-        if not filters.count_orphans and flag & 0x1 and not flag & 0x2:
+        if self._drop_orphans and flag & 0x1 and not flag & 0x2:
             return
         cigar = alignment.cigartuples
         if not cigar:
@@ -231,29 +237,29 @@ class ContigReads:
             return
         name = alignment.query_name
         previous = self._last_start
-        if filters.max_depth:
+        max_depth = self._max_depth
+        if max_depth:
             ends = self._ends
             while ends and ends[0] < start:
                 heapq.heappop(ends)
-            if start == previous and len(ends) >= filters.max_depth:
+            if start == previous and len(ends) >= max_depth:
                 # htslib drops it and forgets any mate waiting under the same name.
                 self._mates.pop(name, None)
                 return
+            heapq.heappush(ends, end)
         self._last_start = start
-        if filters.max_depth:
-            heapq.heappush(self._ends, end)
         read = Read(
             start,
             end,
             name,
-            alignment.mapping_quality,
+            mapq,
             bool(flag & 0x10),
             cigar,
             alignment.query_sequence or "",
             alignment.query_qualities,
         )
         self._active.append(read)
-        if filters.overlap_removal and flag & 0x2 and not flag & 0x8:
+        if self._overlaps and flag & 0x2 and not flag & 0x8:
             self._pair_up(alignment, read, previous)
 
     def _pair_up(self, alignment, read: Read, previous: int) -> None:
@@ -475,7 +481,7 @@ class _Cursor:
             elif op == _HARD or op == _PAD:
                 self.k += 1
                 self.icig = 0
-            elif _IS_BASE[op]:
+            elif _BASE_OP[op]:
                 pos -= length
                 if pos < 0:
                     self.icig = length + pos
@@ -498,7 +504,7 @@ class _Cursor:
         cigar = self.cigar
         while self.k < len(cigar):
             op, length = cigar[self.k]
-            if _IS_BASE[op]:
+            if _BASE_OP[op]:
                 if self.icig >= length - 1:
                     self.icig = -1
                     self.k += 1
