@@ -192,6 +192,11 @@ def test_read_filters(flag_bam, fasta, options):
     assert_parity(flag_bam, fasta, *options)
 
 
+def test_baq_flag_is_accepted(flag_bam, fasta):
+    # `-B` (BAQ off) is what softpile always does; accepting it keeps command lines portable.
+    assert softpile_table(flag_bam, fasta, "-B") == samtools_table(flag_bam, fasta)
+
+
 def test_read_filters_are_exercised(flag_bam, fasta):
     defaults = samtools_table(flag_bam, fasta)
     for options in (["-q", "20"], ["-A"], ["--ff", "UNMAP"]):

@@ -63,6 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WINDOW,
         help=f"positions per streamed window (default {DEFAULT_WINDOW})",
     )
+    parser.add_argument(
+        "-B",
+        "--no-BAQ",
+        action="store_true",
+        help="accepted for samtools compatibility: softpile never computes BAQ",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
