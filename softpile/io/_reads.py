@@ -38,6 +38,22 @@ class ReadBatch:
     - `mapq`: `(N,)` int, `reverse`: `(N,)` bool, `names`: the `N` read names.
     - `reference`: `(region_end - region_start,)` int codes of the reference (see
       `softpile.encode_sequence`).
+
+    Made by `read_region` and `iter_windows`:
+
+    ```python
+    >>> import tempfile
+    >>> import softpile.io
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> batch = softpile.io.read_region(bam, fasta, ("chr1", 0, 40))
+    >>> batch.num_reads, batch.codes.shape, batch.one_hot().shape
+    (3, (3, 10), (3, 10, 5))
+    >>> piled = batch.pileup(quality_weighting=False)
+    >>> piled.depth[:8].tolist(), piled.insertions[:8].tolist()
+    ([0, 0, 1, 1, 2, 2, 3, 3], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+
+    ```
     """
 
     contig: str
@@ -58,7 +74,13 @@ class ReadBatch:
         return int(self.starts.shape[0])
 
     def one_hot(self, gaps: bool = True, n_channel: bool = False) -> jax.Array:
-        """`softpile.one_hot_reads` of `codes`: `(N, L, C)`, `C = 4 + gaps + n_channel`."""
+        """`softpile.one_hot_reads` of `codes`.
+
+        **Arguments:** `gaps` adds the gap channel `-`; `n_channel` gives `N` its own channel
+        (channels A, C, G, T, -, N), for exact counts.
+
+        **Returns:** `(N, L, C)` floats with `C = 4 + gaps + n_channel`.
+        """
         return one_hot_reads(self.codes, gaps=gaps, n_channel=n_channel)
 
     def pileup(
@@ -72,7 +94,17 @@ class ReadBatch:
         """`softpile.pileup` of these reads over the region (position 0 = `region_start`).
 
         Reads and columns are padded to a few bucket sizes (padding adds nothing), so a stream
-        of windows compiles a handful of shapes. `read_weights` is `(N,)` (e.g. from `mapq`).
+        of windows compiles a handful of shapes.
+
+        **Arguments:**
+
+        - `gaps`, `n_channel`: the channels, as in `one_hot`.
+        - `quality_weighting`: weight counts by `1 - e` of `quality` (as `softpile.pileup`).
+        - `read_weights`: `(N,)` per-read weights (e.g. from `mapq`), default 1.
+
+        **Returns:**
+
+        A [`softpile.Pileup`][] with `region_end - region_start` positions.
         """
         length = self.region_end - self.region_start
         reads = _bucket(self.num_reads)
