@@ -528,7 +528,13 @@ class _Cursor:
 
 
 def _walk_overlap(first: Read, second: Read, qa: list, qb: list, first_keeps: bool) -> None:
-    """A step-by-step port of htslib 1.24's `tweak_overlap_quality` loop (gapped CIGARs)."""
+    """htslib 1.24's `tweak_overlap_quality` walk, re-implemented step by step (gapped CIGARs).
+
+    Exact parity needs the same walk: where the two cursors disagree after a deletion, the
+    other mate's bases are scaled or zeroed; after a reference skip they are left alone.
+    Behaviour of htslib's sam.c (MIT/Expat licence, Genome Research Ltd.), read in the pysam
+    0.24.1 source distribution.
+    """
     a_seq, b_seq = first.sequence, second.sequence
     a_start, b_start = first.start, second.start
     a = _Cursor(first.cigar, b_start - a_start)
