@@ -249,3 +249,97 @@ def test_plot_never_touches_pyplot(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "figure.png")], check=True)
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+# --- softpile plot: a window of a real BAM --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bam_files(tmp_path_factory):
+    """A 200-base contig, 40 reads of 50 bases at Q30, a het SNV at 100 and a hom SNV at 120
+    (0-based), one read with a 2-base deletion; and a truth VCF with both SNVs."""
+    pysam = pytest.importorskip("pysam")
+    from io_helpers import header_of, make_read, write_bam, write_fasta
+
+    directory = tmp_path_factory.mktemp("plot_bam")
+    rng = np.random.default_rng(11)
+    reference = "".join(rng.choice(list("ACGT"), 200))
+    fasta = write_fasta(directory / "ref.fa", {"chr1": reference})
+    header = header_of({"chr1": 200})
+    other = {base: "ACGT"[("ACGT".index(base) + 1) % 4] for base in "ACGT"}
+    starts = np.sort(rng.integers(0, 151, 40))
+    depth = np.zeros(200, dtype=np.int64)
+    reads = []
+    for number, start in enumerate(starts):
+        sequence = list(reference[start : start + 50])
+        if start <= 100 < start + 50 and number % 2 == 0:
+            sequence[100 - start] = other[reference[100]]
+        if start <= 120 < start + 50:
+            sequence[120 - start] = other[reference[120]]
+        cigar = "50M"
+        if number == 5:  # a deletion of reference bases 20 and 21 of this read
+            del sequence[20:22]
+            cigar = "20M2D28M"
+        reads.append(make_read(header, f"r{number}", "chr1", int(start), cigar, "".join(sequence)))
+        depth[start : start + 50] += 1  # deletions count in the depth, as in samtools
+    bam = write_bam(directory / "reads.bam", {"chr1": 200}, reads)
+    vcf_header = pysam.VariantHeader()
+    vcf_header.contigs.add("chr1", length=200)
+    truth = directory / "truth.vcf"
+    with pysam.VariantFile(str(truth), "w", header=vcf_header) as vcf:
+        for position in (100, 120):
+            alleles = (reference[position], other[reference[position]])
+            vcf.write(vcf.new_record(contig="chr1", start=position, alleles=alleles))
+    return {"bam": bam, "fasta": fasta, "truth": truth, "reference": reference, "depth": depth}
+
+
+def test_region_figure_of_a_bam_window(bam_files):
+    from softpile._cli_plot import region_figure
+
+    figure, summary = region_figure(
+        bam_files["bam"], bam_files["fasta"], "chr1:61-160", truth=bam_files["truth"]
+    )
+    coverage, heatmap, track, _ = figure.axes
+    x, heights = bars(coverage)
+    # 1-based genome coordinates on the x axis, the depth of the reads written above.
+    np.testing.assert_array_equal(x, np.arange(61, 161))
+    np.testing.assert_array_equal(heights, bam_files["depth"][60:160])
+    image = heatmap.images[0].get_array()
+    assert image.shape == (5, 100)  # A, C, G, T and the deletion channel
+    assert [t.get_text() for t in heatmap.get_yticklabels()] == list("ACGT-")
+    reference = bam_files["reference"]
+    letters = "".join(t.get_text() for t in heatmap.child_axes[0].get_xticklabels())
+    assert letters == reference[60:160]
+    hom_alt = "ACGT".index(reference[120]) + 1
+    # Every read shows the alternate base (to float32 rounding: pileup's division is not
+    # always exact under XLA, 0.99999994 here).
+    assert image[hom_alt % 4, 120 - 60] == pytest.approx(1.0, abs=1e-6)
+    het = image[:, 100 - 60]
+    assert 0.2 < het["ACGT".index(reference[100])] < 0.8
+    # Both SNVs are called and outlined; the truth VCF's records are starred.
+    (marks,) = [c for c in heatmap.containers if c.get_label() == "variant"]
+    assert [bar.get_x() + 0.5 for bar in marks] == [101, 121]
+    np.testing.assert_array_equal(collection(track, "true variant")[:, 0], [101, 121])
+    assert heatmap.get_xlim() == (60.5, 160.5)
+    assert "2 site(s) with QUAL >= 20" in summary and "2 truth variant(s)" in summary
+
+
+def test_softpile_plot_command(bam_files, tmp_path, capsys):
+    from softpile.cli import main
+
+    output = tmp_path / "fig.png"
+    command = ["plot", str(bam_files["bam"]), "-f", str(bam_files["fasta"])]
+    assert main([*command, "-r", "chr1:61-160", "-o", str(output), "--dpi", "40"]) == 0
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = matplotlib.image.imread(output)
+    assert pixels.shape[1] == 12 * 40 and pixels[..., :3].std() > 0.05
+    assert f"wrote {output}: chr1:61-160, 100 positions" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]  # no temporary left behind
+
+    # Bad input: one line on stderr, exit status 2, no file written.
+    bad = tmp_path / "fig.jpeg"
+    assert main([*command, "-r", "chr1:61-160", "-o", str(bad)]) == 2
+    assert "must end in .png, .pdf or .svg" in capsys.readouterr().err
+    assert main([*command, "-r", "chrX:1-10", "-o", str(tmp_path / "x.png")]) == 2
+    assert "unknown contig 'chrX'" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
