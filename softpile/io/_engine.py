@@ -32,11 +32,11 @@ FLAGS = {
 DEFAULT_EXCLUDED = "UNMAP,SECONDARY,QCFAIL,DUP"
 """samtools mpileup's default `--ff` (supplementary reads are counted)."""
 
-DEFAULT_WINDOW = 100_000
+DEFAULT_WINDOW = 50_000
 """Positions per window when streaming a region (memory is bounded by one window)."""
 
 # CIGAR operations, in BAM's numbering: M I D N S H P = X (B=9 is obsolete and rejected).
-_MATCH, _INS, _DEL, _SKIP, _SOFT, _HARD, _PAD, _EQUAL, _DIFF = range(9)
+_MATCH, _INS, _DEL, _SKIP, _SOFT, _HARD, _PAD, _EQUAL, _DIFF = range(9)  # noqa: F841
 _CONSUMES_REFERENCE = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
 _CONSUMES_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
 _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
@@ -185,15 +185,12 @@ def _simple_clip(cigar) -> int:
     return clip if aligned == 1 else -1
 
 
-def _reference_length(cigar) -> int:
-    return sum(length for op, length in cigar if _CONSUMES_REFERENCE[op])
-
-
 class ContigReads:
     """Replays htslib's pileup buffer over the reads of one contig range, in file order."""
 
-    def __init__(self, reads: Iterator, contig: str, filters: Filters):
+    def __init__(self, reads: Iterator, contig: str, filters: Filters, path: str = "the BAM"):
         self._reads = reads
+        self._path = path
         self._contig = contig
         self._filters = filters
         self._excluded = filters.excl_flags | FLAGS["UNMAP"]
@@ -224,28 +221,23 @@ class ContigReads:
         cigar = alignment.cigartuples
         if not cigar:
             return
-        span = _reference_length(cigar)
-        if span == 0:
+        end = alignment.reference_end
+        if end is None or end <= start:
             # No reference-consuming operation: htslib never places it at any position.
             return
-        if any(op > _DIFF for op, _ in cigar):
-            raise ValueError(
-                f"read {alignment.query_name!r}: unsupported CIGAR operation 'B' "
-                f"({alignment.cigarstring})."
-            )
-        end = start + span
         name = alignment.query_name
         previous = self._last_start
-        if filters.max_depth and start == previous:
+        if filters.max_depth:
             ends = self._ends
             while ends and ends[0] < start:
                 heapq.heappop(ends)
-            if len(ends) >= filters.max_depth:
+            if start == previous and len(ends) >= filters.max_depth:
                 # htslib drops it and forgets any mate waiting under the same name.
                 self._mates.pop(name, None)
                 return
         self._last_start = start
-        heapq.heappush(self._ends, end)
+        if filters.max_depth:
+            heapq.heappush(self._ends, end)
         read = Read(
             start,
             end,
@@ -285,18 +277,30 @@ class ContigReads:
         Only then are all quality adjustments that samtools applies before reporting the
         positions below `position` known.
         """
-        while not self._exhausted and self._last_start < position:
-            alignment = next(self._reads, None)
-            if alignment is None:
-                self._exhausted = True
-                break
-            self._push(alignment)
+        try:
+            while not self._exhausted and self._last_start < position:
+                alignment = next(self._reads, None)
+                if alignment is None:
+                    self._exhausted = True
+                    break
+                self._push(alignment)
+        except (OSError, ValueError) as error:
+            if "not sorted" in str(error):
+                raise
+            raise OSError(
+                f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
+            ) from None
 
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""
         self.advance(end)
         reads = [read for read in self._active if read.end > start and read.start < end]
         self._active = [read for read in self._active if read.end > end]
+        # First mates whose mate never came (filtered, or elsewhere) have left htslib's buffer
+        # (and its hash) by now: forget them so memory stays bounded by the window.
+        self._mates = {
+            name: read for name, read in self._mates.items() if read.end >= self._last_start
+        }
         return reads
 
 
@@ -334,8 +338,8 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
         if overlap <= 0:
             return
         first_from = first.clip + second.start - first.start
-        first_query = np.arange(first_from, first_from + overlap)
-        second_query = np.arange(second.clip, second.clip + overlap)
+        first_query = slice(first_from, first_from + overlap)
+        second_query = slice(second.clip, second.clip + overlap)
     elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
         first_list, second_list = first_quality.tolist(), second_quality.tolist()
         _walk_overlap(first, second, first_list, second_list, first_keeps)
