@@ -22,5 +22,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check softpile tests benchmarks docs
 	$(BIN)/ruff format --check softpile tests benchmarks docs
 
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict
+
 clean:
 	rm -rf $(VENV) softpile-demo site

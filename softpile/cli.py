@@ -13,6 +13,7 @@ import sys
 COMMANDS = {
     "demo": ("softpile._demo", "run the seed example's story on built-in simulated reads"),
     "pileup": ("softpile.io._cli_pileup", "exact per-position counts of a BAM/CRAM, as TSV"),
+    "plot": ("softpile._cli_plot", "figure of a BAM/CRAM region: depth, pileup, variant scores"),
 }
 
 
