@@ -1,7 +1,6 @@
 """Write variant calls as VCF 4.2 with pysam (bgzipped and tabix-indexed for `.gz`)."""
 
 import contextlib
-import dataclasses
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -9,46 +8,10 @@ from pathlib import Path
 
 import pysam
 
+from .._calling import VariantRecord
 from .._files import atomic_path
 
 LOW_QUALITY_FILTER = "LowQual"
-
-
-@dataclasses.dataclass(frozen=True)
-class SampleCall:
-    """One sample's FORMAT fields in a `VariantRecord`.
-
-    - `genotype`: allele indices (`(0, 1)` is a het), or `None` for no call (`./.`).
-    - `genotype_quality`: GQ, Phred-scaled probability that the genotype is wrong.
-    - `depth`: DP, reads covering the site.
-    - `allele_depths`: AD, reads supporting each allele (reference first).
-    - `phred_likelihoods`: PL, Phred-scaled genotype likelihoods normalised to a minimum of 0,
-      in VCF order (`0/0, 0/1, 1/1, 0/2, 1/2, 2/2, ...`).
-    """
-
-    genotype: tuple[int, int] | None
-    genotype_quality: int
-    depth: int
-    allele_depths: tuple[int, ...]
-    phred_likelihoods: tuple[int, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class VariantRecord:
-    """One VCF record: a site, its alleles, its quality and one `SampleCall` per sample.
-
-    `position` is 0-based (`POS - 1`); `alleles` starts with the reference allele.
-    """
-
-    contig: str
-    position: int
-    alleles: tuple[str, ...]
-    quality: float
-    samples: tuple[SampleCall, ...]
-
-    @property
-    def is_indel(self) -> bool:
-        return any(len(allele) != len(self.alleles[0]) for allele in self.alleles[1:])
 
 
 def write_vcf(
