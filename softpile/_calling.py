@@ -186,14 +186,13 @@ def call_reads(
     A `CallResult`.
 
     ```python
-    >>> import numpy as np
     >>> from softpile._calling import SampleReads, call_reads
     >>> from softpile.simulate import simulate
     >>> sample = simulate(0, reference_length=300, read_length=50, snv_positions=[100],
     ...                   heterozygous=[False])
     >>> result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
     >>> [(r.position, r.alleles, r.samples[0].genotype) for r in result.records]
-    [(100, ('T', 'A'), (1, 1))]
+    [(100, ('C', 'G'), (1, 1))]
 
     ```
     """
@@ -222,13 +221,15 @@ def call_reads(
         jnp.asarray(reference, dtype=jnp.int32),
         reference_length=int(reference.size),
     )
-    piled, scores = jax.tree.map(lambda x: x[:, :call_length], (piled, scores))
+    # Records are built in NumPy: slicing device arrays eagerly would compile every new shape.
+    piled, scores = jax.tree.map(lambda x: np.asarray(x)[:, :call_length], (piled, scores))
 
     records = _snv_records(scores, piled, reference[:call_length], contig, offset)
     records += _indel_records(
         samples, reference, piled, variant_model, quality_filter, contig, offset, call_length
     )
     records.sort(key=lambda record: (record.position, record.is_indel))
+    piled, scores = jax.tree.map(jnp.asarray, (piled, scores))
     return CallResult(scores=scores, pileups=piled, records=records, contig=contig, start=offset)
 
 
@@ -368,8 +369,8 @@ def _snv_records(scores, piled, reference: np.ndarray, contig: str, offset: int)
 
 def indel_scores(
     variant_model: VariantModel,
-    alternate_weight: Float[ArrayLike, "*sites"],
-    reference_weight: Float[ArrayLike, "*sites"],
+    alternate_weight: Float[ArrayLike, "*sites"] | float,
+    reference_weight: Float[ArrayLike, "*sites"] | float,
 ) -> tuple[Float[Array, "*sites 3"], Float[Array, "*sites 3"], Float[Array, "*sites"]]:
     r"""Biallelic diploid genotype model of an indel from read support (differentiable).
 
@@ -396,20 +397,24 @@ def indel_scores(
     """
     alternate = jnp.asarray(alternate_weight, dtype=float)
     reference = jnp.asarray(reference_weight, dtype=float)
-    log_error, log_right = np.log(INDEL_ERROR), np.log1p(-INDEL_ERROR)
+    log_error, log_right = float(np.log(INDEL_ERROR)), float(np.log1p(-INDEL_ERROR))
     log_likelihoods = jnp.stack(
         [
             alternate * log_error + reference * log_right,
-            (alternate + reference) * np.log(0.5),
+            (alternate + reference) * float(np.log(0.5)),
             alternate * log_right + reference * log_error,
         ],
         axis=-1,
     )
     theta = variant_model.heterozygosity * INDEL_PRIOR_FRACTION
     log_prior = jnp.stack([jnp.log1p(-1.5 * theta), jnp.log(theta), jnp.log(theta / 2.0)])
-    log_posteriors = jax.nn.log_softmax(log_likelihoods + log_prior.astype(alternate.dtype), -1)
+    log_prior = jnp.broadcast_to(log_prior.astype(alternate.dtype), log_likelihoods.shape)
+    log_posteriors = jax.nn.log_softmax(log_likelihoods + log_prior, axis=-1)
     quality = jnp.minimum(-10.0 / _LN10 * log_posteriors[..., 0], MAX_QUALITY)
     return log_likelihoods, jnp.exp(log_posteriors), quality
+
+
+_jitted_indel_scores = jax.jit(indel_scores)
 
 
 def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, column_weights):
@@ -473,27 +478,35 @@ def _column_weights(sample: SampleReads, quality_filter: QualityFilter | None) -
     return weights
 
 
-def _reference_support(sample: SampleReads, anchor: int, span: int, carriers, weights):
-    """Reads with bases on all of `anchor .. anchor + span` and no insertion before the last:
-    they show the reference allele. Returns (count, weight)."""
-    codes = np.asarray(sample.codes)
-    if codes.shape[0] == 0:
-        return 0.0, 0.0
-    width = codes.shape[1]
-    is_base = (codes >= 0) & (codes != GAP)
-    base_prefix = np.pad(np.cumsum(is_base, axis=1), ((0, 0), (1, 0)))
-    insertion_prefix = np.pad(
-        np.cumsum(np.asarray(sample.insertions) != 0, axis=1), ((0, 0), (1, 0))
-    )
-    first = anchor - np.asarray(sample.starts, dtype=np.int64)
-    inside = (first >= 0) & (first + span < width)
-    first = np.where(inside, first, 0)
-    rows = np.arange(codes.shape[0])
-    bases = base_prefix[rows, first + span + 1] - base_prefix[rows, first]
-    inserted = insertion_prefix[rows, first + span] - insertion_prefix[rows, first]
-    supports = inside & (bases == span + 1) & (inserted == 0)
-    supports[list(carriers)] = False
-    return float(supports.sum()), float(weights[rows[supports], first[supports]].sum())
+class _ReferenceSupport:
+    """Counts the reads that show the reference allele at an indel site.
+
+    A read shows it when it has bases on all of `anchor .. anchor + span` and no insertion
+    before the last of them. Prefix sums over each row make every query O(reads).
+    """
+
+    def __init__(self, sample: SampleReads, weights: np.ndarray):
+        codes = np.asarray(sample.codes)
+        is_base = (codes >= 0) & (codes != GAP)
+        self.base_prefix = np.pad(np.cumsum(is_base, axis=1), ((0, 0), (1, 0)))
+        self.insertion_prefix = np.pad(
+            np.cumsum(np.asarray(sample.insertions) != 0, axis=1), ((0, 0), (1, 0))
+        )
+        self.starts = np.asarray(sample.starts, dtype=np.int64)
+        self.width = codes.shape[1]
+        self.rows = np.arange(codes.shape[0])
+        self.weights = weights
+
+    def __call__(self, anchor: int, span: int, carriers: set[int]) -> tuple[float, float]:
+        first = anchor - self.starts
+        inside = (first >= 0) & (first + span < self.width)
+        first = np.where(inside, first, 0)
+        rows = self.rows
+        bases = self.base_prefix[rows, first + span + 1] - self.base_prefix[rows, first]
+        inserted = self.insertion_prefix[rows, first + span] - self.insertion_prefix[rows, first]
+        supports = inside & (bases == span + 1) & (inserted == 0)
+        supports[list(carriers)] = False
+        return float(supports.sum()), float(self.weights[rows[supports], first[supports]].sum())
 
 
 def _indel_records(
@@ -518,16 +531,22 @@ def _indel_records(
     alternate = np.zeros((len(samples), len(keys), 2))
     reference_side = np.zeros((len(samples), len(keys), 2))
     for s, (sample, (events, carriers)) in enumerate(zip(samples, found)):
+        reference_support = _ReferenceSupport(sample, weights[s])
         for k, key in enumerate(keys):
             anchor, ref_allele, _ = key
             alternate[s, k] = events.get(key, (0.0, 0.0))
-            reference_side[s, k] = _reference_support(
-                sample, anchor, len(ref_allele), carriers.get(anchor, set()), weights[s]
+            reference_side[s, k] = reference_support(
+                anchor, len(ref_allele), carriers.get(anchor, set())
             )
+    # Pad the sites to a bucketed count so that the jitted model compiles a few shapes only.
+    sites = _bucket(len(keys), 16)
+    padding = ((0, 0), (0, sites - len(keys)))
     log_likelihoods, posteriors, quality = (
-        np.asarray(x, dtype=np.float64)
-        for x in indel_scores(
-            variant_model, jnp.asarray(alternate[..., 1]), jnp.asarray(reference_side[..., 1])
+        np.asarray(x, dtype=np.float64)[:, : len(keys)]
+        for x in _jitted_indel_scores(
+            variant_model,
+            jnp.asarray(np.pad(alternate[..., 1], padding)),
+            jnp.asarray(np.pad(reference_side[..., 1], padding)),
         )
     )
     depth = np.asarray(piled.depth)

@@ -20,7 +20,7 @@ def write_vcf(
     *,
     contigs: Sequence[tuple[str, int]],
     samples: Sequence[str],
-    min_quality: float = 20.0,
+    min_quality: float | int = 20.0,
     reference: str | os.PathLike | None = None,
     command_line: str | None = None,
 ) -> Path:
@@ -104,7 +104,7 @@ def _header(contigs, samples, min_quality, reference, command_line) -> pysam.Var
     return header
 
 
-def _write_record(out, record: VariantRecord, samples, min_quality: float, lengths) -> None:
+def _write_record(out, record: VariantRecord, samples, min_quality, lengths) -> None:
     if record.contig not in lengths:
         raise ValueError(
             f"write_vcf: record on contig {record.contig!r} which is not in `contigs`."
