@@ -37,7 +37,9 @@ def main() -> int:
     parser.add_argument("--read-length", type=int, default=150)
     parser.add_argument("--snv-rate", type=float, default=1e-3)
     parser.add_argument("--indel-rate", type=float, default=1e-4)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1], help="simulate and pool these seeds (1)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the files in this folder")
     parser.add_argument(
         "--softpile-args", default="", help="extra arguments for softpile call, quoted"
@@ -45,46 +47,58 @@ def main() -> int:
     args = parser.parse_args()
 
     rows, calibration = [], {}
+    labels = (
+        "softpile (PASS)",
+        "softpile QUAL>=10",
+        "softpile (all records)",
+        "bcftools (all)",
+        "bcftools QUAL>=20",
+    )
     with tempfile.TemporaryDirectory() as scratch:
         base = args.keep or Path(scratch)
         for coverage in args.coverages:
-            folder = base / f"cov{coverage:g}"
-            sample = simulate(
-                args.seed,
-                reference_length=args.length,
-                coverage=coverage,
-                read_length=args.read_length,
-                snv_rate=args.snv_rate,
-                het_fraction=2 / 3,
-                indel_rate=args.indel_rate,
-            )
-            files = write_simulation(sample, folder)
-            truth = load_calls(files.truth, files.reference, folder / "truth.norm.vcf")
-            results = {
-                "softpile": run_softpile(files, folder, args.softpile_args),
-                "bcftools": run_bcftools(files, folder),
+            all_calls = {"softpile": [], "bcftools": []}
+            truth, seconds = [], {"softpile": 0.0, "bcftools": 0.0}
+            for seed in args.seeds:
+                folder = base / f"cov{coverage:g}-seed{seed}"
+                sample = simulate(
+                    seed,
+                    reference_length=args.length,
+                    coverage=coverage,
+                    read_length=args.read_length,
+                    snv_rate=args.snv_rate,
+                    het_fraction=2 / 3,
+                    indel_rate=args.indel_rate,
+                )
+                files = write_simulation(sample, folder)
+                truth += load_calls(files.truth, files.reference, folder / "truth.norm.vcf", seed)
+                outputs = {
+                    "softpile": run_softpile(files, folder, args.softpile_args),
+                    "bcftools": run_bcftools(files, folder),
+                }
+                for caller, (path, elapsed) in outputs.items():
+                    seconds[caller] += elapsed
+                    calls = load_calls(path, files.reference, folder / f"{caller}.norm.vcf", seed)
+                    all_calls[caller] += calls
+                print(
+                    f"# {coverage:g}x seed {seed}: {sample.variant_positions.size} SNVs, "
+                    f"{len(sample.indels)} indels, {sample.starts.size} reads of "
+                    f"{args.read_length} bp; softpile {outputs['softpile'][1]:.1f} s, "
+                    f"bcftools {outputs['bcftools'][1]:.1f} s",
+                    flush=True,
+                )
+            pooled = {
+                "softpile (PASS)": [c for c in all_calls["softpile"] if c["pass"]],
+                "softpile QUAL>=10": [c for c in all_calls["softpile"] if c["qual"] >= 10],
+                "softpile (all records)": all_calls["softpile"],
+                "bcftools (all)": all_calls["bcftools"],
+                "bcftools QUAL>=20": [c for c in all_calls["bcftools"] if c["qual"] >= 20],
             }
-            for caller, (path, seconds) in results.items():
-                calls = load_calls(path, files.reference, folder / f"{caller}.norm.vcf")
-                for label, minimum in ((caller, None), (f"{caller} QUAL>=20", 20.0)):
-                    if caller == "softpile" and minimum is None:
-                        chosen = [c for c in calls if c["pass"]]
-                        label = "softpile (PASS)"
-                    elif minimum is None:
-                        chosen = calls
-                        label = "bcftools (all)"
-                    elif caller == "bcftools":
-                        chosen = [c for c in calls if c["qual"] >= minimum]
-                    else:
-                        continue
-                    rows.append((coverage, label, score(chosen, truth), seconds))
+            for label in labels:
+                caller = label.split()[0]
+                rows.append((coverage, label, score(pooled[label], truth), seconds[caller]))
+            for caller, calls in all_calls.items():
                 calibration[(coverage, caller)] = qual_table(calls, truth)
-            print(
-                f"# {coverage:g}x: {len(truth)} true variants "
-                f"({sum(not t['indel'] for t in truth)} SNVs, {sum(t['indel'] for t in truth)} "
-                f"indels), {sample.starts.size} reads of {args.read_length} bp",
-                flush=True,
-            )
 
     print()
     header = (
@@ -98,7 +112,10 @@ def main() -> int:
             f"| {coverage:g}x | {label} | {s['precision']:.4f} | {s['recall']:.4f} | "
             f"{s['f1']:.4f} | {s['concordance']:.4f} | {s['indel_f1']:.4f} | {seconds:.1f} |"
         )
-    print("\nQUAL calibration (all records, SNVs and indels): claimed vs observed error")
+    print(
+        "\nQUAL calibration (all records, SNVs and indels; pooled over seeds): claimed error "
+        "10^(-QUAL/10) vs the share of records that are not true variants"
+    )
     print("| coverage | caller | QUAL bin | records | claimed error | observed error |")
     print("|" + "---|" * 6)
     for (coverage, caller), table in calibration.items():
@@ -128,7 +145,7 @@ def run_bcftools(files, folder: Path):
     return output, time.perf_counter() - started
 
 
-def load_calls(path: Path, reference: Path, normalised: Path) -> list[dict]:
+def load_calls(path: Path, reference: Path, normalised: Path, seed: int) -> list[dict]:
     """Records after `bcftools norm -f ref -m -any` (left-aligned, one ALT per record)."""
     pysam.bcftools.norm(
         "-f", str(reference), "-m", "-any", "-o", str(normalised), str(path), catch_stdout=False
@@ -141,7 +158,7 @@ def load_calls(path: Path, reference: Path, normalised: Path) -> list[dict]:
                 continue
             calls.append(
                 {
-                    "key": (record.contig, record.pos, record.ref, record.alts[0]),
+                    "key": (seed, record.contig, record.pos, record.ref, record.alts[0]),
                     "genotype": tuple(sorted(genotype)),
                     "qual": record.qual if record.qual is not None else 0.0,
                     "pass": "PASS" in record.filter or len(record.filter) == 0,

@@ -213,6 +213,12 @@ def test_min_qual_sets_the_low_quality_filter(planted_files, tmp_path):
     assert {list(r.filter)[0] for r in records} == {"PASS", "LowQual"}
 
 
+def test_read_filters_apply(planted_files):
+    # Every simulated base has quality <= 40: a base-quality cut of 41 leaves nothing to call.
+    result = call_region(planted_files.reads, planted_files.reference, "sim:1-500", min_baseq=41)
+    assert result.records == [] and int(result.pileups.depth.max()) == 0
+
+
 def test_windows_do_not_change_the_calls(planted_files):
     whole = call_region(planted_files.reads, planted_files.reference, "sim")
     pieces = call_region(planted_files.reads, planted_files.reference, "sim", window_size=700)

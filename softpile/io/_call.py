@@ -27,6 +27,11 @@ from ._regions import parse_region
 CALL_WINDOW = 50_000
 """Positions called per window (memory is bounded by one window's reads)."""
 
+CALL_MIN_BASEQ = 0
+"""Default base-quality cut for calling. Unlike `samtools mpileup` (13), keep every base: the
+genotype model weighs each base by its error probability, so a low-quality base adds little
+but true evidence (benchmarks/accuracy.py: higher SNV and indel F1 at 8x than with 13)."""
+
 CALL_MARGIN = 200
 """Extra positions read past each window so that indels at its end are seen whole."""
 
@@ -149,7 +154,7 @@ def iter_calls(
     variant_model: VariantModel | None = None,
     quality_filter: QualityFilter | None = None,
     min_mapq: int = 0,
-    min_baseq: int = 13,
+    min_baseq: int = CALL_MIN_BASEQ,
     excl_flags: int | str = DEFAULT_EXCLUDED,
     count_orphans: bool = False,
     overlap_removal: bool = True,
@@ -224,7 +229,8 @@ def call_region(
     - `window_size`: positions per window.
     - `variant_model`, `quality_filter`: parameters (trained ones, e.g. from `load_params`).
     - `**filters`: `min_mapq`, `min_baseq`, `excl_flags`, `count_orphans`, `overlap_removal`,
-      `max_depth`, as in `read_region`.
+      `max_depth`, as in `read_region`, except that `min_baseq` defaults to 0
+      (`CALL_MIN_BASEQ`): the model weighs bases by their quality instead of dropping them.
 
     **Returns:**
 

@@ -40,8 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--min-BQ",
         dest="min_baseq",
         type=int,
-        default=13,
-        help="skip bases (and deletions) with quality below (default 13)",
+        default=0,
+        help="skip bases (and deletions) with quality below (default 0: the model weighs "
+        "bases by quality; samtools/bcftools use 13)",
     )
     parser.add_argument(
         "--ff",
