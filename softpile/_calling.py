@@ -46,7 +46,12 @@ class SampleReads:
     - `insertions`: `(N, L)` nonzero on a column followed by inserted bases.
     - `inserted_sequences`: per read, `{column: inserted bases}` for its flagged columns.
     - `starts`: `(N,)` absolute 0-based reference position of column 0.
-    - `read_weights`: `(N,)` per-read weights (e.g. from MAPQ), or None for 1.
+    - `read_weights`: `(N,)` per-read weights of the pileup, or None for 1.
+    - `mapq`: `(N,)` mapping qualities, or None. Each base quality is capped at its read's
+      MAPQ (as bcftools does; 255, "unavailable", caps nothing), so a MAPQ 0 read carries no
+      evidence; indel support is weighted by $1 - 10^{-\text{MAPQ}/10}$.
+    - `names`: the `N` read names, or None. Reads with the same name (the two mates of a
+      pair) count once as indel support, so overlapping mates are not double evidence.
     """
 
     codes: np.ndarray
@@ -55,6 +60,8 @@ class SampleReads:
     inserted_sequences: Sequence[dict[int, str]]
     starts: np.ndarray
     read_weights: np.ndarray | None = None
+    mapq: np.ndarray | None = None
+    names: Sequence[str] | None = None
 
     def __post_init__(self):
         codes = np.asarray(self.codes)
@@ -66,12 +73,28 @@ class SampleReads:
                     f"SampleReads: `{name}` must have the shape of `codes` {codes.shape}, got "
                     f"{np.shape(getattr(self, name))}."
                 )
-        if np.shape(self.starts) != codes.shape[:1] or len(self.inserted_sequences) != len(codes):
-            raise ValueError(
-                f"SampleReads: `starts` and `inserted_sequences` need one entry per read "
-                f"({codes.shape[0]}), got {np.shape(self.starts)} and "
-                f"{len(self.inserted_sequences)}."
-            )
+        per_read = {"starts": self.starts, "inserted_sequences": self.inserted_sequences}
+        per_read.update(read_weights=self.read_weights, mapq=self.mapq, names=self.names)
+        for name, value in per_read.items():
+            if value is not None and len(value) != len(codes):
+                raise ValueError(
+                    f"SampleReads: `{name}` needs one entry per read ({len(codes)}), got "
+                    f"{len(value)}."
+                )
+
+    def capped_quality(self) -> np.ndarray:
+        """`quality` capped at each read's MAPQ (255 caps nothing)."""
+        quality = np.asarray(self.quality, dtype=np.float32)
+        if self.mapq is None:
+            return quality
+        mapq = np.asarray(self.mapq, dtype=np.float32)
+        return np.minimum(quality, np.where(mapq == 255, np.inf, mapq)[:, None])
+
+    def templates(self) -> np.ndarray:
+        """`(N,)` an id per read name (mates share one), or one id per read without names."""
+        if self.names is None:
+            return np.arange(len(self.codes))
+        return np.unique(np.asarray(self.names, dtype=object), return_inverse=True)[1]
 
     @classmethod
     def from_simulation(cls, simulation) -> "SampleReads":
@@ -253,7 +276,7 @@ def _stack_samples(samples: Sequence[SampleReads], offset: int):
     for index, sample in enumerate(samples):
         reads, columns = np.shape(sample.codes)
         codes[index, :reads, :columns] = sample.codes
-        quality[index, :reads, :columns] = sample.quality
+        quality[index, :reads, :columns] = sample.capped_quality()
         insertions[index, :reads, :columns] = np.asarray(sample.insertions) != 0
         starts[index, :reads] = np.asarray(sample.starts) - offset
         weights[index, :reads] = 1.0 if sample.read_weights is None else sample.read_weights
@@ -419,20 +442,22 @@ _jitted_indel_scores = jax.jit(indel_scores)
 
 def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, column_weights):
     """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (count, weight)}` and
-    `{anchor: reads carrying some event there}` (anchors absolute, 0-based)."""
+    `{anchor: templates carrying some event there}` (anchors absolute, 0-based)."""
     codes = np.asarray(sample.codes)
     starts = np.asarray(sample.starts, dtype=np.int64)
     is_gap = codes == GAP
     is_base = (codes >= 0) & ~is_gap
     letters = "".join(_LETTERS[np.where(reference < 0, N, reference)])
-    events: dict[tuple[int, str, str], list[float]] = {}
+    templates = sample.templates()
+    # Per event, the largest weight of each template (mates count once).
+    support: dict[tuple[int, str, str], dict[int, float]] = {}
     carriers: dict[int, set[int]] = {}
 
     def add(read: int, column: int, anchor: int, ref_allele: str, alt_allele: str):
-        entry = events.setdefault((anchor, ref_allele, alt_allele), [0.0, 0.0])
-        entry[0] += 1.0
-        entry[1] += float(column_weights[read, column])
-        carriers.setdefault(anchor, set()).add(read)
+        template = int(templates[read])
+        entry = support.setdefault((anchor, ref_allele, alt_allele), {})
+        entry[template] = max(entry.get(template, 0.0), float(column_weights[read, column]))
+        carriers.setdefault(anchor, set()).add(template)
 
     width = codes.shape[1]
     for read, column in np.argwhere(is_gap[:, 1:] & is_base[:, :-1]).tolist():
@@ -461,6 +486,9 @@ def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, colum
             inserted = letters[anchor] + inserted[:-1]
             anchor -= 1
         add(read, column, anchor + offset, letters[anchor], letters[anchor] + inserted)
+    events = {
+        key: (float(len(weights)), float(sum(weights.values()))) for key, weights in support.items()
+    }
     return events, carriers
 
 
@@ -469,10 +497,13 @@ def _column_weights(sample: SampleReads, quality_filter: QualityFilter | None) -
     weights = np.ones(codes.shape, dtype=np.float64)
     if sample.read_weights is not None:
         weights *= np.asarray(sample.read_weights, dtype=np.float64)[:, None]
+    if sample.mapq is not None:
+        mapq = np.asarray(sample.mapq, dtype=np.float64)
+        weights *= np.where(mapq == 255, 1.0, 1.0 - 10.0 ** (-mapq / 10.0))[:, None]
     if quality_filter is not None:
         ones = jnp.ones(codes.shape + (1,))
         _, filter_weights = soft_quality_filter(
-            quality_filter, ones, jnp.asarray(sample.quality, dtype=float)
+            quality_filter, ones, jnp.asarray(sample.capped_quality(), dtype=float)
         )
         weights *= np.asarray(filter_weights, dtype=np.float64)
     return weights
@@ -496,6 +527,7 @@ class _ReferenceSupport:
         self.width = codes.shape[1]
         self.rows = np.arange(codes.shape[0])
         self.weights = weights
+        self.templates = sample.templates()
 
     def __call__(self, anchor: int, span: int, carriers: set[int]) -> tuple[float, float]:
         first = anchor - self.starts
@@ -505,8 +537,12 @@ class _ReferenceSupport:
         bases = self.base_prefix[rows, first + span + 1] - self.base_prefix[rows, first]
         inserted = self.insertion_prefix[rows, first + span] - self.insertion_prefix[rows, first]
         supports = inside & (bases == span + 1) & (inserted == 0)
-        supports[list(carriers)] = False
-        return float(supports.sum()), float(self.weights[rows[supports], first[supports]].sum())
+        supports &= ~np.isin(self.templates, list(carriers))
+        # Mates count once, with the larger of their weights.
+        unique, inverse = np.unique(self.templates[supports], return_inverse=True)
+        best = np.zeros(unique.size)
+        np.maximum.at(best, inverse, self.weights[rows[supports], first[supports]])
+        return float(unique.size), float(best.sum())
 
 
 def _indel_records(

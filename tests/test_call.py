@@ -1,6 +1,8 @@
 """Variant calling: the VCF it writes, the calls it makes on simulated truth, and agreement of
 the BAM path with the arrays path and with a NumPy reference of the genotype model."""
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import numpy as np
@@ -28,7 +30,7 @@ OPTIONS = dict(reference_length=LENGTH, read_length=100, coverage=30)
 
 @pytest.fixture(scope="module")
 def planted():
-    return simulate(SEED, snv_rate=4e-3, indel_rate=3e-3, **OPTIONS)
+    return simulate(SEED, snv_rate=4e-3, indel_rate=8e-3, **OPTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -369,6 +371,50 @@ def test_samples_are_padded_without_changing_scores(planted):
         together.scores,
         single.scores,
     )
+
+
+def _with(reads: SampleReads, **changes) -> SampleReads:
+    fields = {f: getattr(reads, f) for f in reads.__dataclass_fields__}
+    return SampleReads(**{**fields, **changes})
+
+
+def test_mapq_zero_reads_carry_no_evidence(planted):
+    reads = SampleReads.from_simulation(planted)
+    count = len(reads.codes)
+    assert call_reads([_with(reads, mapq=np.zeros(count, int))], planted.reference).records == []
+    plain = call_reads([reads], planted.reference).records
+    # MAPQ 60 caps nothing here (qualities <= 40) but weighs indel reads by 1 - 1e-6.
+    confident = call_reads([_with(reads, mapq=np.full(count, 60))], planted.reference).records
+    assert [dataclasses.replace(r, quality=0.0) for r in confident] == [
+        dataclasses.replace(r, quality=0.0) for r in plain
+    ]
+    assert [r.quality for r in confident] == pytest.approx([r.quality for r in plain], rel=1e-5)
+    # 255 means "unavailable": no cap, no weight.
+    unavailable = call_reads([_with(reads, mapq=np.full(count, 255))], planted.reference)
+    assert unavailable.records == plain
+
+
+def test_mates_count_once_as_indel_support(planted):
+    reads = SampleReads.from_simulation(planted)
+    names = [f"template{n}" for n in range(len(reads.codes))]
+    single = call_reads([_with(reads, names=names)], planted.reference)
+    # Every template twice, as if both mates covered the same bases.
+    doubled = SampleReads(
+        codes=np.concatenate([reads.codes, reads.codes]),
+        quality=np.concatenate([reads.quality, reads.quality]),
+        insertions=np.concatenate([reads.insertions, reads.insertions]),
+        inserted_sequences=tuple(reads.inserted_sequences) * 2,
+        starts=np.concatenate([reads.starts, reads.starts]),
+        names=names * 2,
+    )
+    twice = call_reads([doubled], planted.reference)
+    single_indels = [r for r in single.records if r.is_indel]
+    twice_indels = [r for r in twice.records if r.is_indel]
+    assert len(single_indels) >= 3
+    assert [r.samples[0].allele_depths for r in twice_indels] == [
+        r.samples[0].allele_depths for r in single_indels
+    ]
+    assert [r.quality for r in twice_indels] == pytest.approx([r.quality for r in single_indels])
 
 
 def test_sample_names_come_from_the_read_group_else_the_file(planted_files, tmp_path):

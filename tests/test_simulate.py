@@ -189,6 +189,24 @@ def test_reference_fasta_round_trips(with_indels, files):
         assert fasta.fetch("chrS") == with_indels.reference_string
 
 
+def test_simulate_command_writes_the_three_files(tmp_path, capsys):
+    from softpile import cli
+
+    arguments = ["simulate", "--out", str(tmp_path), "--length", "3000", "--coverage", "5"]
+    assert cli.main(arguments + ["--read-length", "100", "--indel-rate", "0.003"]) == 0
+    assert "truth.vcf.gz" in capsys.readouterr().out
+    expected = simulate(
+        0, reference_length=3000, coverage=5, read_length=100, indel_rate=0.003
+    ).truth_variants()
+    with pysam.VariantFile(str(tmp_path / "truth.vcf.gz")) as vcf:
+        assert [(r.pos - 1, r.ref, r.alts[0]) for r in vcf] == [
+            (v.position, v.reference, v.alternate) for v in expected
+        ]
+    assert pysam.AlignmentFile(str(tmp_path / "reads.bam")).count() == 150
+    assert (tmp_path / "ref.fa.fai").exists() and (tmp_path / "reads.bam.bai").exists()
+    assert cli.main(["simulate", "--out", str(tmp_path), "--coverage", "-1"]) == 2
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="read_length"):
         simulate(0, reference_length=10, read_length=20)

@@ -114,6 +114,8 @@ def _sample_reads(batch: ReadBatch) -> SampleReads:
         insertions=batch.insertions,
         inserted_sequences=batch.inserted_sequences,
         starts=batch.starts,
+        mapq=batch.mapq,
+        names=batch.names,
     )
 
 
@@ -163,8 +165,25 @@ def iter_calls(
 ) -> Iterator[CallResult]:
     """Call a region (or every contig) window by window: one `CallResult` per window.
 
-    Arguments as in `call_region`; `progress`, if given, is called with the number of positions
-    done after each window.
+    Memory is bounded by one window. Arguments as in `call_region`, but `region=None` means
+    every contig of the BAM header; `progress`, if given, is called with the number of
+    positions done after each window.
+
+    **Returns:**
+
+    An iterator of `CallResult`s in reference order; each one's arrays cover its window.
+
+    ```python
+    >>> import tempfile
+    >>> from softpile.simulate import simulate
+    >>> from softpile.io import iter_calls, write_simulation
+    >>> files = write_simulation(simulate(0, reference_length=400, read_length=50),
+    ...                          tempfile.mkdtemp())
+    >>> [(w.start, w.scores.quality.shape) for w in iter_calls([files.reads], files.reference,
+    ...                                                       window_size=300)]
+    [(0, (1, 300)), (300, (1, 100))]
+
+    ```
     """
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
