@@ -22,8 +22,9 @@ from ._quality import QualityFilter, soft_quality_filter
 from ._typing import ArrayLike
 from ._variants import _HOM_REF, MAX_GENOTYPE_QUALITY, MAX_QUALITY, VariantModel, variant_scores
 
-INDEL_ERROR = 1e-3
-"""Probability that a read shows an indel it does not carry, or misses one it carries."""
+INDEL_ERROR = 1e-4
+"""Probability that a read shows an indel it does not carry, or misses one it carries: Q40,
+bcftools mpileup's default gap-open error (`--open-prob 40`). Repeats are not modelled."""
 
 INDEL_PRIOR_FRACTION = 1.0 / 8.0
 """Indel heterozygosity as a fraction of `VariantModel.heterozygosity` (indels are about one
