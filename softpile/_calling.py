@@ -17,10 +17,17 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._encoding import GAP, PAD, N, one_hot_reads
-from ._pileup import _ALLELE_1, _ALLELE_2, pileup
+from ._pileup import _ALLELE_1, _ALLELE_2, Pileup, pileup
 from ._quality import QualityFilter, soft_quality_filter
 from ._typing import ArrayLike
-from ._variants import _HOM_REF, MAX_GENOTYPE_QUALITY, MAX_QUALITY, VariantModel, variant_scores
+from ._variants import (
+    _HOM_REF,
+    MAX_GENOTYPE_QUALITY,
+    MAX_QUALITY,
+    VariantModel,
+    VariantScores,
+    variant_scores,
+)
 
 INDEL_ERROR = 1e-4
 """Probability that a read shows an indel it does not carry, or misses one it carries: Q40,
@@ -159,8 +166,8 @@ class CallResult:
     - `contig`, `start`: where position 0 of the arrays lies (0-based).
     """
 
-    scores: object
-    pileups: object
+    scores: VariantScores
+    pileups: Pileup
     records: list[VariantRecord]
     contig: str
     start: int
@@ -210,7 +217,7 @@ def call_reads(
     A `CallResult`.
 
     ```python
-    >>> from softpile._calling import SampleReads, call_reads
+    >>> from softpile.io import SampleReads, call_reads
     >>> from softpile.simulate import simulate
     >>> sample = simulate(0, reference_length=300, read_length=50, snv_positions=[100],
     ...                   heterozygous=[False])
@@ -412,7 +419,7 @@ def indel_scores(
 
     ```python
     >>> import softpile
-    >>> from softpile._calling import indel_scores
+    >>> from softpile.io import indel_scores
     >>> _, posteriors, quality = indel_scores(softpile.VariantModel(), 10.0, 10.0)
     >>> int(posteriors.argmax()), bool(quality > 100)
     (1, True)

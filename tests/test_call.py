@@ -12,11 +12,13 @@ import pytest
 
 import softpile
 from softpile import cli
-from softpile._calling import SampleReads, call_reads, indel_scores
 from softpile.io import (
     SampleCall,
+    SampleReads,
     VariantRecord,
+    call_reads,
     call_region,
+    indel_scores,
     load_params,
     sample_name,
     write_simulation,

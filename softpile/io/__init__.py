@@ -62,6 +62,8 @@ from .._calling import (  # noqa: E402
     SampleCall as SampleCall,
     SampleReads as SampleReads,
     VariantRecord as VariantRecord,
+    call_reads as call_reads,
+    indel_scores as indel_scores,
 )
 
 _LAZY.update(
@@ -78,7 +80,9 @@ __all__ += [
     "SampleCall",
     "SampleReads",
     "VariantRecord",
+    "call_reads",
     "call_region",
+    "indel_scores",
     "iter_calls",
     "load_params",
     "sample_name",

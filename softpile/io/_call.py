@@ -234,7 +234,7 @@ def call_region(
     """Call SNVs and indels in a region of one or several BAM/CRAM files.
 
     Reads are selected with the filters of `softpile.io.read_region` (samtools' names and
-    defaults), piled up and scored as in `softpile._calling.call_reads`: `variant_scores` for
+    defaults), piled up and scored as in `softpile.io.call_reads`: `variant_scores` for
     SNVs (vmapped over samples), the gap channel and insertion flags for indels. The
     per-position arrays of every window are joined, so memory grows with the region; the
     `softpile call` command streams windows instead.
