@@ -477,3 +477,66 @@ def test_bad_params_and_inputs_give_one_line_errors(planted_files, tmp_path, cap
     assert cli.main(arguments + ["-o", str(output), "--region", "nochr:1-10"]) == 2
     assert "nochr" in capsys.readouterr().err
     assert not output.exists()
+
+
+def test_paired_overlapping_mates_and_several_contigs(tmp_path):
+    """A real-looking BAM: two contigs, proper pairs whose mates overlap on a deletion, a read
+    with a reference skip and soft clips, and a MAPQ 0 read. Mates count once for the indel."""
+    rng = np.random.default_rng(5)
+    contigs = {name: "".join(rng.choice(list("ACGT"), 400)) for name in ("chrA", "chrB")}
+    # A deletion of one base at chrA:201 (0-based 200) that cannot be shifted.
+    sequence = contigs["chrA"]
+    while sequence[199] == sequence[200] or sequence[200] == sequence[201]:
+        sequence = "".join(rng.choice(list("ACGT"), 400))
+    contigs["chrA"] = sequence
+    fasta = tmp_path / "ref.fa"
+    with open(fasta, "w") as handle:
+        for name, bases in contigs.items():
+            handle.write(f">{name}\n{bases}\n")
+    pysam.faidx(str(fasta))
+    header = {
+        "HD": {"VN": "1.6", "SO": "coordinate"},
+        "SQ": [{"SN": name, "LN": 400} for name in contigs],
+        "RG": [{"ID": "rg", "SM": "paired"}],
+    }
+    reads = []
+
+    def add(name, contig, start, cigar, bases, flag, mapq=60, mate_start=-1):
+        reads.append((contig, start, name, cigar, bases, flag, mapq, mate_start))
+
+    with_deletion = sequence[150:200] + sequence[201:251]  # 100 bases, 50M1D50M
+    for pair in range(6):
+        add(f"pair{pair}", "chrA", 150, "50M1D50M", with_deletion, 0x1 | 0x2 | 0x40 | 0x20, 60, 150)
+        add(f"pair{pair}", "chrA", 150, "50M1D50M", with_deletion, 0x1 | 0x2 | 0x80 | 0x10, 60, 150)
+    for single in range(6):
+        add(f"single{single}", "chrA", 160, "100M", sequence[160:260], 0)
+    add("spliced", "chrA", 100, "5S40M50N40M", "GGGGG" + sequence[100:140] + sequence[190:230], 0)
+    add("ambiguous", "chrA", 180, "60M", sequence[180:240], 0, mapq=0)
+    add("other", "chrB", 10, "80M", contigs["chrB"][10:90], 0)
+    bam = tmp_path / "paired.bam"
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as output:
+        for contig, start, name, cigar, bases, flag, mapq, mate_start in sorted(reads):
+            read = pysam.AlignedSegment(output.header)
+            read.query_name, read.flag, read.mapping_quality = name, flag, mapq
+            read.reference_name, read.reference_start, read.cigarstring = contig, start, cigar
+            read.query_sequence = bases
+            read.query_qualities = pysam.qualitystring_to_array("?" * len(bases))  # Q30
+            if flag & 0x1:
+                read.next_reference_name, read.next_reference_start = contig, mate_start
+                read.template_length = 101 if flag & 0x40 else -101
+            read.set_tag("RG", "rg")
+            output.write(read)
+    pysam.index(str(bam))
+
+    output = tmp_path / "paired.vcf.gz"
+    assert cli.main(["call", str(bam), "-f", str(fasta), "-o", str(output), "--quiet"]) == 0
+    records = _records(output, passing_only=False)
+    assert [(r.contig, r.pos, r.ref, r.alts) for r in records] == [
+        ("chrA", 200, sequence[199:201], (sequence[199],))
+    ]
+    call = records[0].samples["paired"]
+    # 6 templates carry the deletion (12 mates); 6 single reads, the spliced read (its second
+    # block covers the site) and the MAPQ 0 read (counted, with no weight) do not.
+    assert call["AD"] == (8, 6) and call["GT"] == (0, 1)
+    with pysam.VariantFile(str(output)) as vcf:
+        assert list(vcf.header.contigs) == ["chrA", "chrB"]
