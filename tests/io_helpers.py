@@ -106,7 +106,8 @@ def parse_mpileup(text: str, *, keep_empty: bool = False) -> dict:
             continue
         fields = line.split("\t")
         chrom, pos, ref = fields[0], int(fields[1]), fields[2]
-        bases = fields[4] if len(fields) > 4 else ""
+        # samtools writes '*' for an empty bases column (its own count is then 0).
+        bases = fields[4] if len(fields) > 4 and fields[3] != "0" else ""
         counts = dict.fromkeys("ACGTN", 0)
         deletions = insertions = 0
         i = 0
@@ -139,7 +140,7 @@ def parse_mpileup(text: str, *, keep_empty: bool = False) -> dict:
         depth = sum(counts.values()) + deletions
         if depth == 0 and not keep_empty:
             continue
-        table[(chrom, pos)] = (ref.upper(), depth, *counts.values(), deletions, insertions)
+        table[(chrom, pos)] = (ref, depth, *counts.values(), deletions, insertions)
     return table
 
 
@@ -178,3 +179,151 @@ def run_cli(*arguments: str) -> tuple[int, str]:
     with contextlib.redirect_stderr(stderr):
         status = main(list(arguments))
     return status, stderr.getvalue()
+
+
+# --- random alignments for property tests ----------------------------------------------------
+
+_BASE_OPS = "M=X"
+
+
+def _random_cigar(rng) -> list[tuple[str, int]]:
+    ops = []
+    if rng.random() < 0.2:
+        ops.append(("H", rng.randint(1, 3)))
+    if rng.random() < 0.3:
+        ops.append(("S", rng.randint(1, 4)))
+    if rng.random() < 0.15:
+        ops.append(("I", rng.randint(1, 3)))  # a leading insertion
+    if rng.random() < 0.1:
+        ops.append(("D", rng.randint(1, 3)))  # a read starting with a deletion
+    count = rng.randint(1, 5)
+    for k in range(count):
+        ops.append((rng.choice("MMM=X"), rng.randint(1, 12)))
+        if k < count - 1 or rng.random() < 0.2:
+            r = rng.random()
+            if r < 0.35:
+                ops.append(("I", rng.randint(1, 4)))
+            elif r < 0.65:
+                ops.append(("D", rng.randint(1, 4)))
+            elif r < 0.8:
+                ops.append(("N", rng.randint(1, 15)))
+            elif r < 0.85:
+                ops += [("P", 1), ("I", rng.randint(1, 2))]
+            elif r < 0.9:
+                ops += [("D", rng.randint(1, 2)), ("I", rng.randint(1, 2))]
+    if rng.random() < 0.3:
+        ops.append(("S", rng.randint(1, 4)))
+    if rng.random() < 0.1:
+        ops.append(("H", rng.randint(1, 3)))
+    return ops
+
+
+def _query_length(ops) -> int:
+    return sum(length for op, length in ops if op in "MIS=X")
+
+
+def _reference_length(ops) -> int:
+    return sum(length for op, length in ops if op in "MDN=X")
+
+
+def _random_read(rng, header, reference, name, start, flag, ops, **mate):
+    letters = []
+    position = start
+    for op, length in ops:
+        if op in _BASE_OPS:
+            for k in range(length):
+                base = reference[position + k]
+                letters.append(rng.choice("ACGTN") if rng.random() < 0.1 else base)
+            position += length
+        elif op in "IS":
+            letters.extend(rng.choice("ACGT") for _ in range(length))
+        elif op in "DN":
+            position += length
+    quality = [
+        rng.choice([rng.randint(0, 40), rng.randint(8, 16)]) for _ in range(_query_length(ops))
+    ]
+    read = make_read(
+        header,
+        name,
+        "chr1",
+        start,
+        "".join(f"{length}{op}" for op, length in ops),
+        "".join(letters),
+        quality,
+        flag=flag,
+        mapq=rng.choice([0, 10, 30, 60, 255]),
+        **mate,
+    )
+    if rng.random() < 0.05:
+        read.query_qualities = None  # QUAL '*'
+    return read
+
+
+def random_alignments(seed: int, directory: Path, length: int = 150) -> tuple[Path, Path]:
+    """A random small BAM (pairs, flags, gapped CIGARs, N bases, odd qualities) and its FASTA."""
+    import random
+
+    rng = random.Random(seed)
+    reference = "".join(rng.choice("ACGT") for _ in range(length))
+    if rng.random() < 0.3:
+        reference = reference[:50] + "N" + reference[51:]
+    fasta = write_fasta(directory / f"random{seed}.fa", {"chr1": reference})
+    header = header_of({"chr1": length})
+    reads = []
+    for i in range(rng.randint(3, 25)):
+        start = rng.randint(0, length - 50)
+        if rng.random() < 0.5:
+            first_ops, second_ops = _random_cigar(rng), _random_cigar(rng)
+            second_start = start + rng.randint(0, 30)
+            first_end = start + _reference_length(first_ops)
+            second_end = second_start + _reference_length(second_ops)
+            if max(first_end, second_end) > length:
+                continue
+            flag = 0x1 | (0x2 if rng.random() < 0.8 else 0)
+            extra = rng.choice([0, 0, 0, 0x400, 0x100, 0x800, 0x200, 0x8])
+            span = max(first_end, second_end) - start
+            reads.append(
+                _random_read(
+                    rng,
+                    header,
+                    reference,
+                    f"p{i}",
+                    start,
+                    flag | 0x40 | 0x20 | extra,
+                    first_ops,
+                    mate_contig="chr1",
+                    mate_start=second_start,
+                    template_length=span,
+                )
+            )
+            reads.append(
+                _random_read(
+                    rng,
+                    header,
+                    reference,
+                    f"p{i}",
+                    second_start,
+                    flag | 0x80 | 0x10,
+                    second_ops,
+                    mate_contig="chr1",
+                    mate_start=start,
+                    template_length=-span,
+                )
+            )
+        else:
+            ops = _random_cigar(rng)
+            if start + _reference_length(ops) > length:
+                continue
+            flag = rng.choice([0, 0, 0x10, 0x400, 0x100, 0x800, 0x200, 0x1, 0x3, 0x4])
+            reads.append(_random_read(rng, header, reference, f"s{i}", start, flag, ops))
+    bam = write_bam(directory / f"random{seed}.bam", {"chr1": length}, reads)
+    return bam, fasta
+
+
+def differences(truth: dict, ours: dict) -> list:
+    """The rows where two tables differ, for assertion messages."""
+    return [
+        (key, truth.get(key), ours.get(key))
+        for key in sorted(set(truth) | set(ours))
+        if truth.get(key) != ours.get(key)
+    ]

@@ -32,11 +32,12 @@ FLAGS = {
 DEFAULT_EXCLUDED = "UNMAP,SECONDARY,QCFAIL,DUP"
 """samtools mpileup's default `--ff` (supplementary reads are counted)."""
 
-DEFAULT_WINDOW = 100_000
+DEFAULT_WINDOW = 50_000
 """Positions per window when streaming a region (memory is bounded by one window)."""
 
-# CIGAR operations, in BAM's numbering: M I D N S H P = X (B=9 is obsolete and rejected).
-_MATCH, _INS, _DEL, _SKIP, _SOFT, _HARD, _PAD, _EQUAL, _DIFF = range(9)
+# CIGAR operations, in BAM's numbering: M=0 I D N S H P, then `=`=7 and X=8 (the aligned
+# bases, with M); the obsolete B=9 is treated as consuming nothing.
+_INS, _DEL, _SKIP, _SOFT, _HARD, _PAD = 1, 2, 3, 4, 5, 6
 _CONSUMES_REFERENCE = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
 _CONSUMES_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
 _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
@@ -105,6 +106,7 @@ class Read:
         "quality",
         "original_quality",
         "tweaked_from",
+        "clip",
     )
 
     def __init__(self, start, end, name, mapq, reverse, cigar, sequence, quality):
@@ -121,6 +123,9 @@ class Read:
         # had already been reported by samtools with the qualities before the adjustment.
         self.original_quality = None
         self.tweaked_from = -1
+        # For the common CIGAR "[H][S]M[S][H]" (one aligned block): the query index of the
+        # first aligned base, used by the fast paths; -1 for any other CIGAR.
+        self.clip = _simple_clip(cigar)
 
     def qualities(self) -> np.ndarray:
         if self.quality is None:
@@ -165,15 +170,28 @@ class Filters:
         self.max_depth = int(max_depth)
 
 
-def _reference_length(cigar) -> int:
-    return sum(length for op, length in cigar if _CONSUMES_REFERENCE[op])
+def _simple_clip(cigar) -> int:
+    if len(cigar) == 1:
+        return 0 if _IS_BASE[cigar[0][0]] else -1
+    clip = 0
+    aligned = 0
+    for op, length in cigar:
+        if _IS_BASE[op]:
+            aligned += 1
+        elif op == _SOFT:
+            if not aligned:
+                clip += length
+        elif op != _HARD:
+            return -1
+    return clip if aligned == 1 else -1
 
 
 class ContigReads:
     """Replays htslib's pileup buffer over the reads of one contig range, in file order."""
 
-    def __init__(self, reads: Iterator, contig: str, filters: Filters):
+    def __init__(self, reads: Iterator, contig: str, filters: Filters, path: str = "the BAM"):
         self._reads = reads
+        self._path = path
         self._contig = contig
         self._filters = filters
         self._excluded = filters.excl_flags | FLAGS["UNMAP"]
@@ -183,6 +201,9 @@ class ContigReads:
         self._ends: list[int] = []  # heap: ends of accepted reads still in the buffer
         self._mates: dict[str, Read] = {}  # first mates waiting for their overlapping mate
         self._active: list[Read] = []
+        # Overlapping one-block pairs waiting for one vectorised adjustment (`adjust_overlaps`).
+        self._pending: list = []
+        self._pending_reads: set[int] = set()
 
     def _push(self, alignment) -> None:
         filters = self._filters
@@ -204,28 +225,23 @@ class ContigReads:
         cigar = alignment.cigartuples
         if not cigar:
             return
-        span = _reference_length(cigar)
-        if span == 0:
+        end = alignment.reference_end
+        if end is None or end <= start:
             # No reference-consuming operation: htslib never places it at any position.
             return
-        if any(op > _DIFF for op, _ in cigar):
-            raise ValueError(
-                f"read {alignment.query_name!r}: unsupported CIGAR operation 'B' "
-                f"({alignment.cigarstring})."
-            )
-        end = start + span
         name = alignment.query_name
         previous = self._last_start
-        if filters.max_depth and start == previous:
+        if filters.max_depth:
             ends = self._ends
             while ends and ends[0] < start:
                 heapq.heappop(ends)
-            if len(ends) >= filters.max_depth:
+            if start == previous and len(ends) >= filters.max_depth:
                 # htslib drops it and forgets any mate waiting under the same name.
                 self._mates.pop(name, None)
                 return
         self._last_start = start
-        heapq.heappush(self._ends, end)
+        if filters.max_depth:
+            heapq.heappush(self._ends, end)
         read = Read(
             start,
             end,
@@ -257,7 +273,24 @@ class ContigReads:
                 self._mates[read.name] = read
             return
         del self._mates[read.name]
-        adjust_overlap(mate, read, previous)
+        pending = self._pending_reads
+        if pending and (id(mate) in pending or id(read) in pending):
+            self._flush()  # keep htslib's order when a read takes part twice
+        if mate.clip >= 0 and read.clip >= 0 and mate.sequence and read.sequence:
+            # One aligned block each (the common case): batched, applied before any use.
+            overlap = min(mate.end, read.end) - read.start
+            if overlap > 0:
+                self._pending.append((mate, read, overlap, previous))
+                pending.add(id(mate))
+                pending.add(id(read))
+        else:
+            adjust_overlap(mate, read, previous)
+
+    def _flush(self) -> None:
+        if self._pending:
+            adjust_overlaps(self._pending)
+        self._pending = []
+        self._pending_reads = set()
 
     def advance(self, position: int) -> None:
         """Consume reads until an accepted read starts at or after `position` (or the end).
@@ -265,18 +298,31 @@ class ContigReads:
         Only then are all quality adjustments that samtools applies before reporting the
         positions below `position` known.
         """
-        while not self._exhausted and self._last_start < position:
-            alignment = next(self._reads, None)
-            if alignment is None:
-                self._exhausted = True
-                break
-            self._push(alignment)
+        try:
+            while not self._exhausted and self._last_start < position:
+                alignment = next(self._reads, None)
+                if alignment is None:
+                    self._exhausted = True
+                    break
+                self._push(alignment)
+        except (OSError, ValueError) as error:
+            if "not sorted" in str(error):
+                raise
+            raise OSError(
+                f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
+            ) from None
 
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""
         self.advance(end)
+        self._flush()
         reads = [read for read in self._active if read.end > start and read.start < end]
         self._active = [read for read in self._active if read.end > end]
+        # First mates whose mate never came (filtered, or elsewhere) have left htslib's buffer
+        # (and its hash) by now: forget them so memory stays bounded by the window.
+        self._mates = {
+            name: read for name, read in self._mates.items() if read.end >= self._last_start
+        }
         return reads
 
 
@@ -289,61 +335,253 @@ def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray]:
     reference_offset = np.cumsum(reference) - reference
     query_offset = np.cumsum(query) - query
     bases = np.where(_IS_BASE[op], length, 0)
-    which = np.repeat(np.arange(len(op)), bases)
+    which = np.repeat(np.arange(op.size), bases)
     within = np.arange(which.size) - np.repeat(np.cumsum(bases) - bases, bases)
-    return (
-        read.start + reference_offset[which] + within,
-        query_offset[which] + within,
-    )
+    return read.start + reference_offset[which] + within, query_offset[which] + within
 
 
 def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
-    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`).
+    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24).
 
-    At every position where both mates have an aligned base: the same base -> one mate gets the
-    sum of both qualities (at most 200), the other 0; different bases -> the higher quality
-    keeps 80% of it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is
-    decided by bit 0 of the hash of the read name.
+    Where both mates have an aligned base: the same base -> one mate gets the sum of both
+    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
+    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
+    0 of the hash of the read name. Deletions and reference skips inside the overlap follow
+    htslib's walk step by step (`_walk_overlap`); without them it is a plain intersection.
     """
-    first_positions, first_query = _aligned_bases(first)
-    second_positions, second_query = _aligned_bases(second)
-    _, first_index, second_index = np.intersect1d(
-        first_positions, second_positions, assume_unique=True, return_indices=True
-    )
-    if first_index.size == 0:
-        return
-    first_query = first_query[first_index]
-    second_query = second_query[second_index]
-    first_quality = first.qualities().astype(np.int64)
-    second_quality = second.qualities().astype(np.int64)
     if len(first.sequence) == 0 or len(second.sequence) == 0:
         return
+    first_keeps = name_hash_bit(first.name) == 1
+    first_quality = first.qualities().astype(np.int64)
+    second_quality = second.qualities().astype(np.int64)
+    if first.clip >= 0 and second.clip >= 0:
+        # One aligned block each: the overlap is one contiguous slice of both reads.
+        overlap = min(first.end, second.end) - second.start
+        if overlap <= 0:
+            return
+        first_from = first.clip + second.start - first.start
+        first_query = slice(first_from, first_from + overlap)
+        second_query = slice(second.clip, second.clip + overlap)
+    elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
+        first_list, second_list = first_quality.tolist(), second_quality.tolist()
+        _walk_overlap(first, second, first_list, second_list, first_keeps)
+        _store(first, second, first_list, second_list, reported_before)
+        return
+    else:
+        first_positions, first_query = _aligned_bases(first)
+        second_positions, second_query = _aligned_bases(second)
+        _, first_index, second_index = np.intersect1d(
+            first_positions, second_positions, assume_unique=True, return_indices=True
+        )
+        if first_index.size == 0:
+            return
+        first_query, second_query = first_query[first_index], second_query[second_index]
     first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
     second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
     qa = first_quality[first_query]
     qb = second_quality[second_query]
     same = first_bases == second_bases
-    first_keeps = name_hash_bit(first.name) == 1
     summed = np.minimum(qa + qb, 200)
     # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
     qa_scaled = (0.8 * qa).astype(np.int64)
     qb_scaled = (0.8 * qb).astype(np.int64)
     a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    if first_keeps:
-        new_a = np.where(same, summed, np.where(a_wins, qa_scaled, 0))
-        new_b = np.where(same, 0, np.where(a_wins, 0, qb_scaled))
-    else:
-        new_a = np.where(same, 0, np.where(a_wins, qa_scaled, 0))
-        new_b = np.where(same, summed, np.where(a_wins, 0, qb_scaled))
-    updated_first = first_quality.astype(np.uint8)
-    updated_first[first_query] = new_a
-    updated_second = second_quality.astype(np.uint8)
-    updated_second[second_query] = new_b
+    first_quality[first_query] = np.where(
+        same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0)
+    )
+    second_quality[second_query] = np.where(
+        same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled)
+    )
+    _store(first, second, first_quality, second_quality, reported_before)
+
+
+def adjust_overlaps(pairs: list) -> None:
+    """`adjust_overlap` for many one-block pairs `(first, second, overlap, reported_before)` at
+    once (no read appears twice): the overlap of each pair is one contiguous slice of both."""
+    first_from = [first.clip + second.start - first.start for first, second, _, _ in pairs]
+    lengths = np.fromiter((overlap for _, _, overlap, _ in pairs), np.int64, len(pairs))
+    first_qualities = [first.qualities() for first, _, _, _ in pairs]
+    second_qualities = [second.qualities() for _, second, _, _ in pairs]
+    qa = np.concatenate(
+        [q[f : f + n] for q, f, n in zip(first_qualities, first_from, lengths.tolist())]
+    ).astype(np.int64)
+    qb = np.concatenate(
+        [q[s.clip : s.clip + n] for q, (_, s, n, _) in zip(second_qualities, pairs)]
+    ).astype(np.int64)
+    first_bases = "".join(
+        first.sequence[f : f + n] for (first, _, n, _), f in zip(pairs, first_from)
+    )
+    second_bases = "".join(
+        second.sequence[second.clip : second.clip + n] for _, second, n, _ in pairs
+    )
+    same = np.frombuffer(first_bases.encode(), np.uint8) == np.frombuffer(
+        second_bases.encode(), np.uint8
+    )
+    first_keeps = np.repeat(
+        np.fromiter((name_hash_bit(first.name) == 1 for first, _, _, _ in pairs), bool, len(pairs)),
+        lengths,
+    )
+    summed = np.minimum(qa + qb, 200)
+    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
+    qa_scaled = (0.8 * qa).astype(np.int64)
+    qb_scaled = (0.8 * qb).astype(np.int64)
+    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
+    new_a = np.where(same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0))
+    new_b = np.where(same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled))
+    new_a, new_b = new_a.astype(np.uint8), new_b.astype(np.uint8)
+    ends = np.cumsum(lengths).tolist()
+    begin = 0
+    for (first, second, n, reported_before), f, q1, q2, stop in zip(
+        pairs, first_from, first_qualities, second_qualities, ends
+    ):
+        updated_first = q1.copy()
+        updated_first[f : f + n] = new_a[begin:stop]
+        updated_second = q2.copy()
+        updated_second[second.clip : second.clip + n] = new_b[begin:stop]
+        if first.original_quality is None:
+            first.original_quality = q1.copy()
+            first.tweaked_from = reported_before
+        first.quality = updated_first
+        second.quality = updated_second
+        begin = stop
+
+
+def _store(first: Read, second: Read, first_quality, second_quality, reported_before) -> None:
     if first.original_quality is None:
         first.original_quality = first.qualities().copy()
         first.tweaked_from = reported_before
-    first.quality = updated_first
-    second.quality = updated_second
+    first.quality = np.asarray(first_quality, dtype=np.uint8)
+    second.quality = np.asarray(second_quality, dtype=np.uint8)
+
+
+class _Cursor:
+    """htslib's walk over the aligned (M/=/X) bases of a CIGAR: `cigar_iref2iseq_set/next`."""
+
+    __slots__ = ("cigar", "k", "icig", "iseq", "iref", "ret")
+
+    def __init__(self, cigar, offset: int):
+        # Position on the first aligned base at or after `offset` (relative to the read start).
+        self.cigar = cigar
+        self.k = 0
+        self.icig = self.iseq = self.iref = 0
+        self.ret = -1
+        pos = offset
+        while self.k < len(cigar):
+            op, length = cigar[self.k]
+            if op == _SOFT or op == _INS:
+                self.k += 1
+                self.iseq += length
+                self.icig = 0
+            elif op == _HARD or op == _PAD:
+                self.k += 1
+                self.icig = 0
+            elif _IS_BASE[op]:
+                pos -= length
+                if pos < 0:
+                    self.icig = length + pos
+                    self.iseq += self.icig
+                    self.iref += self.icig
+                    self.ret = 0
+                    return
+                self.k += 1
+                self.iseq += length
+                self.icig = 0
+                self.iref += length
+            else:  # D or N
+                pos = max(pos - length, 0)
+                self.k += 1
+                self.icig = 0
+                self.iref += length
+        self.iseq = -1
+
+    def next(self) -> None:
+        cigar = self.cigar
+        while self.k < len(cigar):
+            op, length = cigar[self.k]
+            if _IS_BASE[op]:
+                if self.icig >= length - 1:
+                    self.icig = -1
+                    self.k += 1
+                    continue
+                self.iseq += 1
+                self.icig += 1
+                self.iref += 1
+                self.ret = 0
+                return
+            if op == _DEL or op == _SKIP:
+                self.iref += length
+            elif op == _INS or op == _SOFT:
+                self.iseq += length
+            self.k += 1
+            self.icig = -1
+        self.iseq = self.iref = -1
+        self.ret = -1
+
+    def after_deletion(self) -> bool:
+        return self.k > 0 and self.cigar[self.k - 1][0] == _DEL
+
+
+def _walk_overlap(first: Read, second: Read, qa: list, qb: list, first_keeps: bool) -> None:
+    """A step-by-step port of htslib 1.24's `tweak_overlap_quality` loop (gapped CIGARs)."""
+    a_seq, b_seq = first.sequence, second.sequence
+    a_start, b_start = first.start, second.start
+    a = _Cursor(first.cigar, b_start - a_start)
+    if a.ret < 0:
+        return
+    b = _Cursor(second.cigar, 0)
+    if b.ret < 0:
+        return
+    a_len, b_len = len(qa), len(qb)
+    iref = b_start
+    while True:
+        while a.ret >= 0 and a.iref >= 0 and a.iref < iref - a_start:
+            a.next()
+        if a.ret < 0:
+            return
+        while b.ret >= 0 and b.iref >= 0 and b.iref < iref - b_start:
+            b.next()
+        if b.ret < 0:
+            return
+        iref = max(iref, a.iref + a_start, b.iref + b_start) + 1
+        a_pos, b_pos = a.iref + a_start, b.iref + b_start
+        if a_pos != b_pos:
+            # A deletion in one mate: the other's bases up to there are scaled as mismatches.
+            if a_pos < b_pos and b.after_deletion():
+                while True:
+                    if a.iseq < a_len:
+                        qa[a.iseq] = int(qa[a.iseq] * 0.8) if first_keeps else 0
+                    a.next()
+                    if a.ret < 0:
+                        return
+                    if a.iref + a_start >= b.iref + b_start:
+                        break
+            elif a.after_deletion():
+                while True:
+                    if b.iseq < b_len:
+                        qb[b.iseq] = 0 if first_keeps else int(qb[b.iseq] * 0.8)
+                    b.next()
+                    if b.ret < 0:
+                        return
+                    if b.iref + b_start >= a.iref + a_start:
+                        break
+            else:
+                continue  # e.g. a reference skip: htslib leaves these alone
+        if a.iseq >= a_len or b.iseq >= b_len:
+            return
+        x, y = qa[a.iseq], qb[b.iseq]
+        if a_seq[a.iseq] == b_seq[b.iseq]:
+            total = min(x + y, 200)
+            qa[a.iseq] = total if first_keeps else 0
+            qb[b.iseq] = 0 if first_keeps else total
+        elif x > y:
+            qa[a.iseq] = int(0.8 * x)
+            qb[b.iseq] = 0
+        elif x < y:
+            qb[b.iseq] = int(0.8 * y)
+            qa[a.iseq] = 0
+        else:
+            qa[a.iseq] = int(0.8 * x) if first_keeps else 0
+            qb[b.iseq] = 0 if first_keeps else int(0.8 * y)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
@@ -366,6 +604,78 @@ class Projection:
 
 
 def project(
+    reads: list[Read],
+    start: int,
+    end: int,
+    min_baseq: int,
+    *,
+    sequences: bool = True,
+) -> Projection:
+    """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
+
+    Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base codes, `D`
+    the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
+    base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
+    Reads with one aligned block (`[S]M[S]`, most short reads) take a dense fast path; the
+    others go through the general per-operation projection.
+    """
+    count = len(reads)
+    clips = np.fromiter((read.clip for read in reads), dtype=np.int64, count=count)
+    simple = np.flatnonzero(clips >= 0)
+    if simple.size < count or count == 0:
+        general = np.flatnonzero(clips < 0)
+        projection = _project_general(
+            [reads[i] for i in general], start, end, min_baseq, sequences=sequences
+        )
+        if simple.size == 0:
+            return projection  # includes the empty batch
+    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
+    read_ends = np.fromiter((read.end for read in reads), dtype=np.int64, count=count)
+    row_starts = np.maximum(read_starts, start)
+    row_lengths = np.maximum(np.minimum(read_ends, end) - row_starts, 0)
+    width = max(int(row_lengths.max()), 1)
+    codes = np.full((count, width), PAD, dtype=np.int8)
+    quality = np.zeros((count, width), dtype=np.float32)
+    insertions = np.zeros((count, width), dtype=np.float32)
+    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
+
+    chosen = [reads[i] for i in simple]
+    lengths = np.fromiter((len(read.sequence) for read in chosen), np.int64, simple.size)
+    offsets = _exclusive_cumsum(lengths)
+    letters = np.frombuffer("".join(read.sequence for read in chosen).encode("ascii"), np.uint8)
+    base_codes = np.append(_LETTER_CODES[letters], np.int8(N))
+    qualities = np.append(
+        np.frombuffer(
+            b"".join(
+                read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+                for read in chosen
+            ),
+            dtype=np.uint8,
+        ),
+        np.uint8(0),
+    )
+    # Query index of each row's first column; beyond the sequence (SEQ '*') reads N, Q0.
+    first = clips[simple] + row_starts[simple] - read_starts[simple]
+    columns = np.arange(width)
+    query = first[:, None] + columns[None, :]
+    valid = columns[None, :] < row_lengths[simple, None]
+    flat = np.where(valid & (query < lengths[:, None]), offsets[:, None] + query, letters.size)
+    base_quality = qualities[flat]
+    keep = valid & (base_quality >= min_baseq)
+    codes[simple] = np.where(keep, base_codes[flat], np.int8(PAD))
+    quality[simple] = np.where(keep, base_quality, 0)
+    if simple.size < count:
+        general_width = projection.codes.shape[1]
+        codes[general, :general_width] = projection.codes
+        quality[general, :general_width] = projection.quality
+        insertions[general, :general_width] = projection.insertions
+        if sequences:
+            for i, values in zip(general, projection.inserted):
+                inserted[i].update(values)
+    return Projection(row_starts, codes, quality, insertions, inserted, row_lengths)
+
+
+def _project_general(
     reads: list[Read],
     start: int,
     end: int,

@@ -101,8 +101,15 @@ class ReadBatch:
 
 
 def _bucket(size: int) -> int:
-    """The next power of two (at least 16): few distinct shapes, at most 2x padding."""
-    return max(16, 1 << max(int(size) - 1, 0).bit_length())
+    """Round up to 16, or to a power of two times 1, 1.25, 1.5 or 1.75: few distinct shapes
+    (four per doubling), at most 25% padding."""
+    if size <= 16:
+        return 16
+    power = 1 << (int(size) - 1).bit_length() - 1
+    for step in (power + power // 4, power + power // 2, power + 3 * power // 4):
+        if size <= step:
+            return step
+    return 2 * power
 
 
 def _pad(array: np.ndarray, shape: tuple[int, ...], value) -> np.ndarray:
@@ -183,7 +190,28 @@ class _Inputs:
                 f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` on "
                 "it to read a region."
             )
-        return _guarded(self.bam.fetch(contig, start, end), self.bam_path)
+        return self.bam.fetch(contig, start, end)
+
+    def streams(self, region) -> Iterator[tuple[str, int, int, Iterator]]:
+        """`(contig, start, end, reads)` for each contig range of `region` (None: every contig).
+
+        A region needs the index; the whole file is read in one sequential pass (no index
+        needed), split by contig in header order.
+        """
+        regions = parse_region(region, self.lengths)
+        for contig, _, _ in regions:
+            self.check_contig(contig)
+        if region is not None:
+            for contig, start, end in regions:
+                yield contig, start, end, self.reads(contig, start, end)
+            return
+        if self.bam.has_index():
+            for contig, start, end in regions:
+                yield contig, start, end, self.bam.fetch(contig)
+            return
+        sequential = _Sequential(self.bam.fetch(until_eof=True))
+        for tid, (contig, start, end) in enumerate(regions):
+            yield contig, start, end, sequential.contig(tid, contig)
 
     def sequence(self, contig: str, start: int, end: int) -> str:
         return self.fasta.fetch(contig, start, end)
@@ -197,6 +225,33 @@ class _Inputs:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _Sequential:
+    """One pass over a coordinate-sorted file, handed out contig by contig."""
+
+    def __init__(self, reads: Iterator):
+        self._reads = reads
+        self._pending = None
+
+    def contig(self, tid: int, contig: str) -> Iterator:
+        while True:
+            read = self._pending if self._pending is not None else next(self._reads, None)
+            self._pending = None
+            if read is None:
+                return
+            read_tid = read.reference_id
+            if read_tid == tid:
+                yield read
+                continue
+            if 0 <= read_tid < tid:
+                raise ValueError(
+                    f"the BAM file is not sorted by coordinate ({read.query_name!r} on "
+                    f"{read.reference_name!r} comes after reads on {contig!r}); run "
+                    "`samtools sort`."
+                )
+            self._pending = read  # a later contig, or unplaced reads at the end
+            return
 
 
 def _open_fasta(path: str) -> pysam.FastaFile:
@@ -221,18 +276,6 @@ def _open_alignments(path: str, reference: str) -> pysam.AlignmentFile:
     except (OSError, ValueError) as error:
         raise OSError(
             f"cannot read {path!r} as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
-        ) from None
-
-
-def _guarded(iterator: Iterator, path: str) -> Iterator:
-    """Turn htslib read errors (truncated/corrupt data) into one clear `OSError`."""
-    try:
-        yield from iterator
-    except (OSError, ValueError) as error:
-        if "not sorted" in str(error):
-            raise
-        raise OSError(
-            f"error reading {path!r}: {error}; the file looks truncated or corrupt."
         ) from None
 
 
@@ -273,7 +316,7 @@ def _batch(inputs: _Inputs, contig, start, end, reads, filters, reference=None) 
 def read_region(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int],
+    region: str | tuple,
     *,
     min_mapq: int = 0,
     min_baseq: int = 13,
@@ -306,9 +349,17 @@ def read_region(
     A [`softpile.io.ReadBatch`][] whose reads are clipped to the region.
 
     ```python
+    >>> import tempfile
     >>> import softpile.io
-    >>> softpile.io.read_region  # doctest: +ELLIPSIS
-    <function read_region at ...>
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> batch = softpile.io.read_region(bam, fasta, "chr1:3-12")  # 0-based [2, 12)
+    >>> batch.names, batch.starts.tolist()
+    (('r1', 'r2', 'r3'), [2, 4, 6])
+    >>> batch.codes[0].tolist()  # 3M2I2M1D3M: G T A C G - A C G
+    [2, 3, 0, 1, 2, 4, 0, 1, 2]
+    >>> batch.insertions[0].tolist()[:4], batch.inserted_sequences[0]
+    ([0.0, 0.0, 1.0, 0.0], {2: 'TT'})
 
     ```
     """
@@ -319,14 +370,14 @@ def read_region(
             raise ValueError(f"read_region: expected one region, got {region!r}.")
         contig, start, end = regions[0]
         inputs.check_contig(contig)
-        stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        stream = ContigReads(inputs.reads(contig, start, end), contig, filters, inputs.bam_path)
         return _batch(inputs, contig, start, end, stream.window(start, end), filters)
 
 
 def iter_windows(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int] | None = None,
+    region: str | tuple | None = None,
     *,
     window_size: int = DEFAULT_WINDOW,
     min_mapq: int = 0,
@@ -349,17 +400,26 @@ def iter_windows(
     **Returns:**
 
     An iterator of [`softpile.io.ReadBatch`][], in reference order.
+
+    ```python
+    >>> import tempfile
+    >>> import softpile.io
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> windows = softpile.io.iter_windows(bam, fasta, "chr1", window_size=16)
+    >>> [(window.region_start, window.region_end, window.num_reads) for window in windows]
+    [(0, 16, 3), (16, 32, 0), (32, 40, 0)]
+
+    ```
     """
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
     filters = _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, max_depth)
     with _Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
-        for contig, _, _ in regions:
-            inputs.check_contig(contig)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end in regions:
-            stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        for contig, start, end, reads in inputs.streams(region):
+            stream = ContigReads(reads, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)
@@ -371,7 +431,7 @@ def iter_windows(
 def pileup_region(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int],
+    region: str | tuple,
     *,
     window_size: int = DEFAULT_WINDOW,
     gaps: bool = True,
@@ -390,6 +450,21 @@ def pileup_region(
     **Returns:**
 
     A [`softpile.Pileup`][] with one row per position of the region.
+
+    ```python
+    >>> import tempfile
+    >>> import softpile.io
+    >>> from softpile.io._example import write_example
+    >>> bam, fasta = write_example(tempfile.mkdtemp())
+    >>> exact = softpile.io.pileup_region(
+    ...     bam, fasta, "chr1:5-8", n_channel=True, quality_weighting=False
+    ... )
+    >>> exact.counts.astype(int).tolist()  # A, C, G, T, -, N at positions 5..8 (1-based)
+    [[2, 0, 0, 0, 0, 0], [0, 2, 0, 0, 0, 0], [0, 0, 3, 0, 0, 0], [0, 0, 0, 2, 1, 0]]
+    >>> exact.depth.tolist(), exact.insertions.tolist()
+    ([2, 2, 3, 3], [1.0, 0.0, 0.0, 0.0])
+
+    ```
     """
     pieces = [
         batch.pileup(gaps=gaps, n_channel=n_channel, quality_weighting=quality_weighting)

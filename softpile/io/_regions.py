@@ -13,9 +13,7 @@ def _number(text: str, region: str) -> int:
     return int(digits)
 
 
-def parse_region(
-    region: str | tuple[str, int, int] | None, lengths: dict[str, int]
-) -> list[tuple[str, int, int]]:
+def parse_region(region: str | tuple | None, lengths: dict[str, int]) -> list[tuple[str, int, int]]:
     """Turn a region into 0-based half-open `(contig, start, end)` triples.
 
     `None` means every contig of `lengths` (the BAM header order). A string follows samtools:

@@ -2,7 +2,6 @@
 
 import os
 from collections.abc import Iterator
-from typing import TextIO
 
 import jax.numpy as jnp
 import numpy as np
@@ -18,11 +17,14 @@ HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 _A, _C, _G, _T, _GAP, _N = range(6)
 _COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP)
 
+CHUNK = 4096
+"""Reads per `pileup` call in the table path (the last chunk of a window is padded)."""
+
 
 def count_windows(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
-    region: str | tuple[str, int, int] | None,
+    region: str | tuple | None,
     *,
     window_size: int = DEFAULT_WINDOW,
     filters: Filters,
@@ -35,43 +37,59 @@ def count_windows(
     """
     with _Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
-        for contig, _, _ in regions:
-            inputs.check_contig(contig)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end in regions:
-            stream = ContigReads(inputs.reads(contig, start, end), contig, filters)
+        # One window in flight: JAX computes window k (asynchronously, on its own threads)
+        # while Python reads and projects window k + 1.
+        pending = None
+        for contig, start, end, reads in inputs.streams(region):
+            stream = ContigReads(reads, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)
                 length = window_end - window_start
                 letters = inputs.sequence(contig, window_start, window_end)
-                if not reads:
-                    table = np.zeros((length, 7), dtype=np.int64)
-                    yield contig, window_start, letters, table[:, 0], table
-                    bar.advance(length)
-                    continue
-                projection = project(
-                    reads, window_start, window_end, filters.min_baseq, sequences=False
-                )
-                rows = _bucket(len(reads))
-                columns = _bucket(projection.codes.shape[1])
-                positions = min(_bucket(length), _bucket(window_size))
-                counts, depth, insertions = _exact_counts(
-                    jnp.asarray(_pad(projection.codes, (rows, columns), -1)),
-                    jnp.asarray(_pad(projection.starts - window_start, (rows,), 0)),
-                    jnp.asarray(
-                        _pad(projection.insertions, (rows, columns), 0),
-                        jnp.zeros((), float).dtype,
-                    ),
-                    reference_length=positions,
-                )
-                counts = np.asarray(counts)[:length]
-                table = np.empty((length, 7), dtype=np.int64)
-                table[:, :6] = np.rint(counts[:, _COLUMN_CHANNELS])
-                table[:, 6] = np.rint(np.asarray(insertions)[:length])
-                yield contig, window_start, letters, np.asarray(depth)[:length], table
-                bar.advance(length)
+                if reads:
+                    projection = project(
+                        reads, window_start, window_end, filters.min_baseq, sequences=False
+                    )
+                    columns = _bucket(projection.codes.shape[1])
+                    positions = min(_bucket(length), _bucket(window_size))
+                    dtype = jnp.zeros((), float).dtype
+                    offsets = projection.starts - window_start
+                    result = None
+                    # Fixed-size chunks of reads: one compiled shape, sums added on device.
+                    for first in range(0, len(reads), CHUNK):
+                        rows = slice(first, first + CHUNK)
+                        part = _exact_counts(
+                            jnp.asarray(_pad(projection.codes[rows], (CHUNK, columns), -1)),
+                            jnp.asarray(_pad(offsets[rows], (CHUNK,), 0)),
+                            jnp.asarray(
+                                _pad(projection.insertions[rows], (CHUNK, columns), 0), dtype
+                            ),
+                            reference_length=positions,
+                        )
+                        result = part if result is None else tuple(map(jnp.add, result, part))
+                else:
+                    result = None
+                if pending is not None:
+                    yield _finish(*pending)
+                    bar.advance(pending[3])
+                pending = (contig, window_start, letters, length, result)
+        if pending is not None:
+            yield _finish(*pending)
+            bar.advance(pending[3])
         bar.close()
+
+
+def _finish(contig, start, letters, length, result):
+    table = np.zeros((length, 7), dtype=np.int64)
+    if result is None:
+        return contig, start, letters, table[:, 0], table
+    counts, depth, insertions = result
+    counts = np.asarray(counts)[:length]
+    table[:, :6] = np.rint(counts[:, _COLUMN_CHANNELS])
+    table[:, 6] = np.rint(np.asarray(insertions)[:length])
+    return contig, start, letters, np.asarray(depth)[:length], table
 
 
 def _integer_strings(values: np.ndarray, cache: list[str]) -> list[str]:
@@ -85,7 +103,7 @@ def _integer_strings(values: np.ndarray, cache: list[str]) -> list[str]:
 
 
 def write_table(
-    output: TextIO,
+    output,  # any writable text stream (a file, sys.stdout, io.StringIO)
     windows: Iterator[tuple[str, int, str, np.ndarray, np.ndarray]],
     *,
     all_positions: bool = False,
@@ -105,7 +123,7 @@ def write_table(
         if where.size == 0:
             continue
         positions = [str(p) for p in (where + start + 1).tolist()]
-        reference = np.frombuffer(letters.upper().encode("ascii"), dtype="S1")[where]
+        reference = np.frombuffer(letters.encode("ascii"), dtype="S1")[where]
         reference = reference.astype(str).tolist()
         columns = [_integer_strings(depth[where], cache)] + [
             _integer_strings(table[where, k], cache) for k in range(table.shape[1])
