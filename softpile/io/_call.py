@@ -50,6 +50,8 @@ def sample_name(bam: str | os.PathLike) -> str:
 
     ```
     """
+    if not Path(bam).is_file():
+        raise ValueError(f"BAM/CRAM {str(bam)!r} does not exist.")
     with pysam.AlignmentFile(str(bam), require_index=False) as alignments:
         groups = alignments.header.to_dict().get("RG", [])
     names = sorted({group["SM"] for group in groups if group.get("SM")})
@@ -143,6 +145,9 @@ class _Plan:
 def _plan(bams, region) -> _Plan:
     if not bams:
         raise ValueError("call: no BAM given; pass one or more BAM/CRAM files.")
+    for bam in bams:
+        if not Path(bam).is_file():
+            raise ValueError(f"BAM/CRAM {str(bam)!r} does not exist.")
     lengths = _contig_lengths([str(b) for b in bams])
     return _Plan(lengths, parse_region(region, lengths))
 

@@ -90,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
     quality_filter = variant_model = None
     if args.params is not None:
         quality_filter, variant_model = load_params(args.params)
+    plan = _plan(args.bams, args.region)
     samples = [sample_name(bam) for bam in args.bams]
     if len(set(samples)) != len(samples):
         raise CommandError(
             f"two BAMs have the same sample name ({', '.join(samples)}); VCF columns must be "
             "unique: give each file its own read group SM."
         )
-    plan = _plan(args.bams, args.region)
     bar = _Progress(
         sum(end - start for _, start, end in plan.regions), False if args.quiet else None
     )
