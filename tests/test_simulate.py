@@ -5,8 +5,9 @@ import numpy as np
 import pysam
 import pysam.bcftools
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from softpile.io._simulation_files import write_simulation
+from softpile.io import write_simulation
 from softpile.simulate import simulate
 
 LETTERS = np.array(list("ACGT"))
@@ -205,6 +206,39 @@ def test_simulate_command_writes_the_three_files(tmp_path, capsys):
     assert pysam.AlignmentFile(str(tmp_path / "reads.bam")).count() == 150
     assert (tmp_path / "ref.fa.fai").exists() and (tmp_path / "reads.bam.bai").exists()
     assert cli.main(["simulate", "--out", str(tmp_path), "--coverage", "-1"]) == 2
+
+
+@settings(max_examples=10)
+@given(
+    seed=st.integers(0, 10_000),
+    read_length=st.integers(8, 40),
+    indel_rate=st.sampled_from([0.0, 0.02, 0.05]),
+    max_indel_length=st.integers(1, 4),
+)
+def test_cigars_account_for_every_base(seed, read_length, indel_rate, max_indel_length):
+    sample = simulate(
+        seed,
+        reference_length=300,
+        read_length=read_length,
+        coverage=4,
+        indel_rate=indel_rate,
+        max_indel_length=max_indel_length,
+    )
+    for n, cigar in enumerate(sample.cigars):
+        operations = dict.fromkeys(range(5), 0)
+        for operation, size in cigar:
+            assert size > 0
+            operations[operation] += size
+        # Query bases: aligned (M) + inserted (I) + soft-clipped (S).
+        assert operations[0] + operations[1] + operations[4] == read_length
+        row = sample.reads[n]
+        width = int(np.sum(row != -1))
+        assert operations[0] + operations[2] == width  # reference columns: M + D
+        assert int(np.sum(row == 4)) == operations[2]
+        assert sum(map(len, sample.inserted_sequences[n].values())) == operations[1]
+        assert int(np.sum(sample.insertions[n])) == len(sample.inserted_sequences[n])
+        assert cigar[0][0] in (0, 4) and cigar[-1][0] in (0, 4)  # no leading/trailing I or D
+        assert 0 <= sample.starts[n] and sample.starts[n] + width <= 300
 
 
 def test_bad_arguments_are_named():
