@@ -193,7 +193,11 @@ def simulate(
         raise ValueError(
             f"simulate: need 0 <= min_quality <= max_quality, got {min_quality}, {max_quality}."
         )
-    if not 0 <= indel_rate <= 1 or not 1 <= max_indel_length < read_length:
+    if (
+        not 0 <= indel_rate <= 1
+        or max_indel_length < 1
+        or (indel_rate > 0 and max_indel_length >= read_length)
+    ):
         raise ValueError(
             f"simulate: need 0 <= indel_rate <= 1 and 1 <= max_indel_length < read_length, got "
             f"indel_rate={indel_rate}, max_indel_length={max_indel_length}, read_length="
