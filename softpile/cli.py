@@ -13,6 +13,8 @@ import sys
 COMMANDS = {
     "demo": ("softpile._demo", "run the seed example's story on built-in simulated reads"),
     "pileup": ("softpile.io._cli_pileup", "exact per-position counts of a BAM/CRAM, as TSV"),
+    "call": ("softpile.io._cli_call", "call SNVs and indels from BAMs into a VCF"),
+    "simulate": ("softpile.io._cli_simulate", "write a simulated sample: FASTA, BAM, truth VCF"),
     "plot": ("softpile._cli_plot", "figure of a BAM/CRAM region: depth, pileup, variant scores"),
 }
 

@@ -54,3 +54,39 @@ def __getattr__(name: str):
             ) from error
         return getattr(module, name)
     raise AttributeError(f"module 'softpile.io' has no attribute {name!r}")
+
+
+# Variant calling (issue 5): records and results need no pysam; the rest loads lazily.
+from .._calling import (  # noqa: E402
+    CallResult as CallResult,
+    SampleCall as SampleCall,
+    SampleReads as SampleReads,
+    VariantRecord as VariantRecord,
+    call_reads as call_reads,
+    indel_scores as indel_scores,
+)
+
+_LAZY.update(
+    call_region="._call",
+    iter_calls="._call",
+    load_params="._call",
+    sample_name="._call",
+    write_vcf="._vcf",
+    write_simulation="._simulation_files",
+    SimulationFiles="._simulation_files",
+)
+__all__ += [
+    "CallResult",
+    "SampleCall",
+    "SampleReads",
+    "VariantRecord",
+    "call_reads",
+    "call_region",
+    "indel_scores",
+    "iter_calls",
+    "load_params",
+    "sample_name",
+    "write_vcf",
+    "write_simulation",
+    "SimulationFiles",
+]

@@ -1,0 +1,129 @@
+"""`softpile call`: SNVs and indels from one or several BAMs into a VCF."""
+
+import argparse
+import math
+import shlex
+import sys
+
+from ..cli import CommandError
+from ._engine import DEFAULT_EXCLUDED
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Call SNVs and indels with softpile's diploid genotype model and write VCF 4.2 "
+        "(GT:GQ:DP:AD:PL per sample; bgzipped and tabix-indexed when the name ends in .gz). "
+        "Several BAMs give one sample column each. Read filters have samtools' names and "
+        "defaults, as in `softpile pileup`."
+    )
+    parser.add_argument("bams", nargs="+", metavar="BAM", help="indexed BAM/CRAM, one per sample")
+    parser.add_argument("-f", "--reference", required=True, help="FASTA the reads were aligned to")
+    parser.add_argument(
+        "-r", "--region", help="samtools region, e.g. chr1:1,001-2,000 (default: every contig)"
+    )
+    parser.add_argument("-o", "--output", required=True, help="output .vcf or .vcf.gz")
+    parser.add_argument(
+        "--min-qual",
+        type=float,
+        default=20.0,
+        help="records with QUAL below get the LowQual filter (default 20)",
+    )
+    parser.add_argument(
+        "--params",
+        help="trained QualityFilter and/or VariantModel saved with eqx.tree_serialise_leaves",
+    )
+    parser.add_argument(
+        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
+    )
+    parser.add_argument(
+        "-Q",
+        "--min-BQ",
+        dest="min_baseq",
+        type=int,
+        default=0,
+        help="skip bases (and deletions) with quality below (default 0: the model weighs "
+        "bases by quality; samtools/bcftools use 13)",
+    )
+    parser.add_argument(
+        "--ff",
+        "--excl-flags",
+        dest="excl_flags",
+        default=DEFAULT_EXCLUDED,
+        help=f"skip reads with any of these flags (default {DEFAULT_EXCLUDED})",
+    )
+    parser.add_argument(
+        "-A", "--count-orphans", action="store_true", help="keep paired reads not in proper pairs"
+    )
+    parser.add_argument(
+        "-x",
+        "--ignore-overlaps-removal",
+        dest="overlap_removal",
+        action="store_false",
+        help="do not adjust qualities where mates overlap",
+    )
+    parser.add_argument(
+        "-d",
+        "--max-depth",
+        type=int,
+        default=8000,
+        help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
+    )
+    parser.add_argument(
+        "--window-size", type=int, default=None, help="positions per window (default 50000)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
+        from ._reads import _Progress
+        from ._vcf import write_vcf
+    except ImportError as error:
+        raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
+
+    if not math.isfinite(args.min_qual) or args.min_qual < 0:
+        raise CommandError(f"--min-qual must be a number >= 0, got {args.min_qual}.")
+    window_size = CALL_WINDOW if args.window_size is None else args.window_size
+    if window_size < 1:
+        raise CommandError(f"--window-size must be >= 1, got {window_size}.")
+    quality_filter = variant_model = None
+    if args.params is not None:
+        quality_filter, variant_model = load_params(args.params)
+    plan = _plan(args.bams, args.region)
+    samples = [sample_name(bam) for bam in args.bams]
+    if len(set(samples)) != len(samples):
+        raise CommandError(
+            f"two BAMs have the same sample name ({', '.join(samples)}); VCF columns must be "
+            "unique: give each file its own read group SM."
+        )
+    bar = _Progress(
+        sum(end - start for _, start, end in plan.regions), False if args.quiet else None
+    )
+    windows = iter_calls(
+        args.bams,
+        args.reference,
+        args.region,
+        window_size=window_size,
+        variant_model=variant_model,
+        quality_filter=quality_filter,
+        min_mapq=args.min_mapq,
+        min_baseq=args.min_baseq,
+        excl_flags=args.excl_flags,
+        count_orphans=args.count_orphans,
+        overlap_removal=args.overlap_removal,
+        max_depth=args.max_depth,
+        progress=bar.advance,
+    )
+    records = (record for window in windows for record in window.records)
+    write_vcf(
+        args.output,
+        records,
+        contigs=list(plan.lengths.items()),
+        samples=samples,
+        min_quality=args.min_qual,
+        reference=args.reference,
+        command_line="softpile " + shlex.join(sys.argv[1:]),
+    )
+    bar.close()
+    return 0
