@@ -15,6 +15,10 @@ def atomic_path(path: str | os.PathLike):
         prefix=f".{target.name}.", suffix=".part", dir=target.parent
     )
     os.close(handle)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         yield Path(temporary)
         os.replace(temporary, target)

@@ -73,3 +73,22 @@ def test_seed_example_runs_and_checks_itself(tmp_path, monkeypatch, capsys):
     assert "Potential variants at positions" in out
     assert _is_png(tmp_path / "coverage_and_pileup.png")
     assert _is_png(tmp_path / "quality_filtering.png")
+
+
+def test_atomic_output_has_ordinary_permissions_and_vanishes_on_failure(tmp_path):
+    import os
+
+    from softpile._files import atomic_path
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.txt") as temporary:
+            temporary.write_text("done")
+        assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
+        with pytest.raises(RuntimeError):
+            with atomic_path(tmp_path / "failed.txt") as temporary:
+                temporary.write_text("half")
+                raise RuntimeError("boom")
+    finally:
+        os.umask(umask)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
