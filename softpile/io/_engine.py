@@ -7,6 +7,7 @@ Python loop is over reads only; `project` turns the CIGARs of a whole batch of r
 reference-space arrays with NumPy (no loop over bases).
 """
 
+import bisect
 import heapq
 from collections.abc import Iterator
 
@@ -37,7 +38,7 @@ DEFAULT_WINDOW = 50_000
 
 # CIGAR operations, in BAM's numbering: M=0 I D N S H P, then `=`=7 and X=8 (the aligned
 # bases, with M); the obsolete B=9 is treated as consuming nothing.
-_INS, _DEL, _SKIP, _SOFT, _HARD, _PAD = 1, 2, 3, 4, 5, 6
+_INS, _DEL, _SKIP, _SOFT, _HARD = 1, 2, 3, 4, 5
 _CONSUMES_REFERENCE = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
 _CONSUMES_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
 _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
@@ -332,18 +333,25 @@ class ContigReads:
         return reads
 
 
-def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray]:
-    """Reference positions and query indices of the read's M/=/X bases."""
+def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reference positions and query indices of the read's M/=/X bases, and for each of them
+    whether its CIGAR operation comes straight after a deletion (`D`)."""
     ops = np.array(read.cigar, dtype=np.int64).reshape(-1, 2)
     op, length = ops[:, 0], ops[:, 1]
     reference = np.where(_CONSUMES_REFERENCE[op], length, 0)
     query = np.where(_CONSUMES_QUERY[op], length, 0)
     reference_offset = np.cumsum(reference) - reference
     query_offset = np.cumsum(query) - query
+    after_deletion = np.zeros(op.size, dtype=bool)
+    after_deletion[1:] = op[:-1] == _DEL
     bases = np.where(_IS_BASE[op], length, 0)
     which = np.repeat(np.arange(op.size), bases)
     within = np.arange(which.size) - np.repeat(np.cumsum(bases) - bases, bases)
-    return read.start + reference_offset[which] + within, query_offset[which] + within
+    return (
+        read.start + reference_offset[which] + within,
+        query_offset[which] + within,
+        after_deletion[which],
+    )
 
 
 def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
@@ -352,8 +360,8 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
     Where both mates have an aligned base: the same base -> one mate gets the sum of both
     qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
     it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
-    0 of the hash of the read name. Deletions and reference skips inside the overlap follow
-    htslib's walk step by step (`_walk_overlap`); without them it is a plain intersection.
+    0 of the hash of the read name. With deletions or reference skips in either mate the
+    rules of `_merge_gapped_overlap` apply; without them it is a plain intersection.
     """
     if len(first.sequence) == 0 or len(second.sequence) == 0:
         return
@@ -370,12 +378,12 @@ def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
         second_query = slice(second.clip, second.clip + overlap)
     elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
         first_list, second_list = first_quality.tolist(), second_quality.tolist()
-        _walk_overlap(first, second, first_list, second_list, first_keeps)
+        _merge_gapped_overlap(first, second, first_list, second_list, first_keeps)
         _store(first, second, first_list, second_list, reported_before)
         return
     else:
-        first_positions, first_query = _aligned_bases(first)
-        second_positions, second_query = _aligned_bases(second)
+        first_positions, first_query, _ = _aligned_bases(first)
+        second_positions, second_query, _ = _aligned_bases(second)
         _, first_index, second_index = np.intersect1d(
             first_positions, second_positions, assume_unique=True, return_indices=True
         )
@@ -460,140 +468,110 @@ def _store(first: Read, second: Read, first_quality, second_quality, reported_be
     second.quality = np.asarray(second_quality, dtype=np.uint8)
 
 
-class _Cursor:
-    """htslib's walk over the aligned (M/=/X) bases of a CIGAR: `cigar_iref2iseq_set/next`."""
+def _merge_gapped_overlap(
+    first: Read, second: Read, first_quality: list, second_quality: list, first_keeps: bool
+) -> None:
+    """Overlapping mates with gaps: reproduces the qualities samtools 1.24 reports for them.
 
-    __slots__ = ("cigar", "k", "icig", "iseq", "iref", "ret")
+    Each mate is reduced to its aligned (M/=/X) bases in reference order (the first mate's
+    from `second.start` on), each base flagged when its CIGAR operation comes straight after a
+    `D` (every base of that operation, not only its first). The two lists are merged with one
+    index each: a step takes each mate's next base at or beyond the `frontier`, moves the
+    frontier to one past the farther of the two, and stops the merge when a mate has none:
 
-    def __init__(self, cigar, offset: int):
-        # Position on the first aligned base at or after `offset` (relative to the read start).
-        self.cigar = cigar
-        self.k = 0
-        self.icig = self.iseq = self.iref = 0
-        self.ret = -1
-        pos = offset
-        while self.k < len(cigar):
-            op, length = cigar[self.k]
-            if op == _SOFT or op == _INS:
-                self.k += 1
-                self.iseq += length
-                self.icig = 0
-            elif op == _HARD or op == _PAD:
-                self.k += 1
-                self.icig = 0
-            elif _BASE_OP[op]:
-                pos -= length
-                if pos < 0:
-                    self.icig = length + pos
-                    self.iseq += self.icig
-                    self.iref += self.icig
-                    self.ret = 0
-                    return
-                self.k += 1
-                self.iseq += length
-                self.icig = 0
-                self.iref += length
-            else:  # D or N
-                pos = max(pos - length, 0)
-                self.k += 1
-                self.icig = 0
-                self.iref += length
-        self.iseq = -1
+    - same position: `_resolve_pair`;
+    - the first mate's base is nearer and the second's is flagged: the first mate's bases
+      from there up to (not including) its first base at or beyond the second's position
+      are penalised, then `_resolve_pair` takes the two bases reached, even when their
+      positions still differ;
+    - otherwise, if the first mate's base is flagged: the same with the roles swapped, but
+      always at least one base, so that when the second mate's base is the farther one
+      that single base is penalised and the pair resolved is the first mate's base with
+      the second mate's next one;
+    - otherwise (the gap ends in a reference skip, or an insertion or padding sits between
+      the deletion and the base): both bases are left as they are.
 
-    def next(self) -> None:
-        cigar = self.cigar
-        while self.k < len(cigar):
-            op, length = cigar[self.k]
-            if _BASE_OP[op]:
-                if self.icig >= length - 1:
-                    self.icig = -1
-                    self.k += 1
-                    continue
-                self.iseq += 1
-                self.icig += 1
-                self.iref += 1
-                self.ret = 0
-                return
-            if op == _DEL or op == _SKIP:
-                self.iref += length
-            elif op == _INS or op == _SOFT:
-                self.iseq += length
-            self.k += 1
-            self.icig = -1
-        self.iseq = self.iref = -1
-        self.ret = -1
-
-    def after_deletion(self) -> bool:
-        return self.k > 0 and self.cigar[self.k - 1][0] == _DEL
-
-
-def _walk_overlap(first: Read, second: Read, qa: list, qb: list, first_keeps: bool) -> None:
-    """htslib 1.24's `tweak_overlap_quality` walk, re-implemented step by step (gapped CIGARs).
-
-    Exact parity needs the same walk: where the two cursors disagree after a deletion, the
-    other mate's bases are scaled or zeroed; after a reference skip they are left alone.
-    Behaviour of htslib's sam.c (MIT/Expat licence, Genome Research Ltd.), read in the pysam
-    0.24.1 source distribution.
+    Penalised means 80% (rounded down) for the mate the name hash favours, 0 for the other.
     """
-    a_seq, b_seq = first.sequence, second.sequence
-    a_start, b_start = first.start, second.start
-    a = _Cursor(first.cigar, b_start - a_start)
-    if a.ret < 0:
-        return
-    b = _Cursor(second.cigar, 0)
-    if b.ret < 0:
-        return
-    a_len, b_len = len(qa), len(qb)
-    iref = b_start
+    first_positions, first_query, first_after_deletion = _aligned_bases(first)
+    in_overlap = first_positions >= second.start
+    first_positions = first_positions[in_overlap].tolist()
+    first_query = first_query[in_overlap].tolist()
+    first_after_deletion = first_after_deletion[in_overlap].tolist()
+    second_positions, second_query, second_after_deletion = (
+        values.tolist() for values in _aligned_bases(second)
+    )
+    first_count, second_count = len(first_positions), len(second_positions)
+    first_length, second_length = len(first_quality), len(second_quality)
+
+    def penalise(quality: list, index: int, favoured: bool) -> None:
+        if index < len(quality):
+            quality[index] = int(0.8 * quality[index]) if favoured else 0
+
+    # Each mate's current base: an index into its aligned-base lists.
+    first_current = second_current = 0
+    frontier = second.start
     while True:
-        while a.ret >= 0 and a.iref >= 0 and a.iref < iref - a_start:
-            a.next()
-        if a.ret < 0:
+        first_current = bisect.bisect_left(first_positions, frontier, first_current)
+        second_current = bisect.bisect_left(second_positions, frontier, second_current)
+        if first_current == first_count or second_current == second_count:
             return
-        while b.ret >= 0 and b.iref >= 0 and b.iref < iref - b_start:
-            b.next()
-        if b.ret < 0:
-            return
-        iref = max(iref, a.iref + a_start, b.iref + b_start) + 1
-        a_pos, b_pos = a.iref + a_start, b.iref + b_start
-        if a_pos != b_pos:
-            # A deletion in one mate: the other's bases up to there are scaled as mismatches.
-            if a_pos < b_pos and b.after_deletion():
-                while True:
-                    if a.iseq < a_len:
-                        qa[a.iseq] = int(qa[a.iseq] * 0.8) if first_keeps else 0
-                    a.next()
-                    if a.ret < 0:
-                        return
-                    if a.iref + a_start >= b.iref + b_start:
-                        break
-            elif a.after_deletion():
-                while True:
-                    if b.iseq < b_len:
-                        qb[b.iseq] = 0 if first_keeps else int(qb[b.iseq] * 0.8)
-                    b.next()
-                    if b.ret < 0:
-                        return
-                    if b.iref + b_start >= a.iref + a_start:
-                        break
-            else:
-                continue  # e.g. a reference skip: htslib leaves these alone
-        if a.iseq >= a_len or b.iseq >= b_len:
-            return
-        x, y = qa[a.iseq], qb[b.iseq]
-        if a_seq[a.iseq] == b_seq[b.iseq]:
-            total = min(x + y, 200)
-            qa[a.iseq] = total if first_keeps else 0
-            qb[b.iseq] = 0 if first_keeps else total
-        elif x > y:
-            qa[a.iseq] = int(0.8 * x)
-            qb[b.iseq] = 0
-        elif x < y:
-            qb[b.iseq] = int(0.8 * y)
-            qa[a.iseq] = 0
-        else:
-            qa[a.iseq] = int(0.8 * x) if first_keeps else 0
-            qb[b.iseq] = 0 if first_keeps else int(0.8 * y)
+        first_at, second_at = first_positions[first_current], second_positions[second_current]
+        frontier = max(first_at, second_at) + 1
+        if first_at < second_at and second_after_deletion[second_current]:
+            # The first mate's bases facing the second's deletion.
+            gap_end = max(
+                bisect.bisect_left(first_positions, second_at, first_current), first_current + 1
+            )
+            for base in range(first_current, min(gap_end, first_count)):
+                penalise(first_quality, first_query[base], first_keeps)
+            if gap_end >= first_count:
+                return
+            first_current = gap_end
+        elif first_at != second_at and first_after_deletion[first_current]:
+            # The second mate's bases facing the first's deletion.
+            gap_end = max(
+                bisect.bisect_left(second_positions, first_at, second_current), second_current + 1
+            )
+            for base in range(second_current, min(gap_end, second_count)):
+                penalise(second_quality, second_query[base], not first_keeps)
+            if gap_end >= second_count:
+                return
+            second_current = gap_end
+        elif first_at != second_at:
+            continue
+        first_index, second_index = first_query[first_current], second_query[second_current]
+        if first_index >= first_length or second_index >= second_length:
+            return  # a CIGAR longer than the stored bases ends the merge
+        _resolve_pair(
+            first_quality,
+            second_quality,
+            first_index,
+            second_index,
+            first.sequence[first_index] == second.sequence[second_index],
+            first_keeps,
+        )
+
+
+def _resolve_pair(
+    first_quality: list,
+    second_quality: list,
+    first_index: int,
+    second_index: int,
+    same_base: bool,
+    first_keeps: bool,
+) -> None:
+    """One base of each mate taken as the same column: the `adjust_overlap` rules."""
+    first_value, second_value = first_quality[first_index], second_quality[second_index]
+    if same_base:
+        total = min(first_value + second_value, 200)
+        first_quality[first_index] = total if first_keeps else 0
+        second_quality[second_index] = 0 if first_keeps else total
+        return
+    first_wins = first_value > second_value or (first_value == second_value and first_keeps)
+    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in Python.
+    first_quality[first_index] = int(0.8 * first_value) if first_wins else 0
+    second_quality[second_index] = 0 if first_wins else int(0.8 * second_value)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
