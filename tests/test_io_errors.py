@@ -166,3 +166,10 @@ def test_command_line_prints_one_line(files, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "truncated" in result.stderr
     assert not output.exists()
+
+
+def test_error_prints_nothing_on_stdout(files, capsys):
+    directory, fasta, indexed, _, _ = files
+    status = run_cli("pileup", str(indexed), "-f", str(fasta), "-r", "chrX:1-5")[0]
+    assert status == 2
+    assert capsys.readouterr().out == ""

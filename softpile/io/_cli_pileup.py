@@ -1,6 +1,7 @@
 """`softpile pileup`: samtools-style exact counts per position, as TSV."""
 
 import argparse
+import itertools
 import sys
 
 from .._files import atomic_path
@@ -93,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         filters=filters,
         progress=False if args.quiet else None,
     )
+    # Open the files and check the region before anything is printed: a bad region must not
+    # leave a header line on stdout.
+    first = next(windows, None)
+    windows = itertools.chain([] if first is None else [first], windows)
     if args.output is None:
         write_table(sys.stdout, windows, all_positions=args.all_positions)
         return 0
