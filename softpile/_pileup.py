@@ -269,12 +269,16 @@ def column_log_likelihoods(
     + \tfrac12 P(\text{obs}\mid b)\right)$.
     Empty columns give finite values (their weight is 0 in `pileup`).
     """
+    # Base by base and genotype by genotype (no broadcasts, gathers or reductions over the
+    # channel axis): their transposes would be reductions whose order XLA may vectorise
+    # differently on different device counts, and gradients must be bit-identical.
     total = reads[..., 0] + reads[..., 1] + reads[..., 2] + reads[..., 3]
-    p = _safe_divide(reads, total[..., None], 0.25)
-    error = error[..., None]
-    given_base = p * (1.0 - error) + (1.0 - p) * error / 3.0
-    mix = 0.5 * (given_base[..., _ALLELE_1] + given_base[..., _ALLELE_2])
-    return jnp.log(jnp.maximum(mix, _TINY))
+    given_base = []
+    for base in range(4):
+        p = _safe_divide(reads[..., base], total, 0.25)
+        given_base.append(p * (1.0 - error) + (1.0 - p) * error / 3.0)
+    mix = [0.5 * (given_base[a] + given_base[b]) for a, b in zip(_ALLELE_1, _ALLELE_2)]
+    return jnp.log(jnp.maximum(jnp.stack(mix, axis=-1), _TINY))
 
 
 @jaxtyped(typechecker=beartype)
@@ -394,7 +398,12 @@ def _pileup(
 
     counts = _weighted_window_sum(reads, weight, starts, reference_length)
     coverage = _sum_channels(counts)
-    distribution = _safe_divide(counts, coverage[:, None], 1.0 / channels)
+    # Channel by channel, not `counts / coverage[:, None]`: the transpose of that broadcast is
+    # a reduction whose order XLA may vectorise differently from one device count to another;
+    # explicit per-channel adds keep gradients bit-identical on any number of devices.
+    distribution = jnp.stack(
+        [_safe_divide(counts[:, c], coverage, 1.0 / channels) for c in range(channels)], axis=-1
+    )
 
     # Integer counts carry no derivative; stop_gradient keeps them out of the AD trace.
     occupied = _padded_block_sum(
