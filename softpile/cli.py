@@ -12,6 +12,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS = {
     "demo": ("softpile._demo", "run the seed example's story on built-in simulated reads"),
+    "pileup": ("softpile.io._cli_pileup", "exact per-position counts of a BAM/CRAM, as TSV"),
 }
 
 
