@@ -98,38 +98,50 @@ def _gather_flat(table, offsets, length: int, k: int):
     return windows.reshape(offsets.shape[0], length, k)
 
 
-def _padded_block_sum(column_fn, inputs, starts, reference_length: int):
-    """Padded `(reference_length + 2 length, k)` table of `column_fn(*inputs)` summed by row.
+def _padded_block_sums(column_fn, inputs, starts, reference_length: int):
+    """Padded `(reference_length + 2 length, k)` tables of `column_fn(*inputs)` summed by row.
 
-    `column_fn` maps per-column inputs `(reads, length, ...)` to `(reads, length, k)` values;
-    it is applied to `BLOCK_READS` reads at a time inside a `fori_loop` and the block is added
-    to the table as flat contiguous windows, so the full `(reads, length, k)` array of values is
-    never materialised. The remainder block (reads not a multiple of the block) is done once
-    outside the loop, which avoids copying the inputs into a padded array.
+    `column_fn` maps per-column inputs `(reads, length, ...)` to a tuple of
+    `(reads, length, k_j)` values; it is applied to `BLOCK_READS` reads at a time inside a
+    `fori_loop` and each block is added to its table as flat contiguous windows, so no
+    `(reads, length, k)` array of values is ever materialised. The remainder block (reads not a
+    multiple of the block) is done once outside the loop, which avoids copying the inputs into
+    a padded array. Several tables are filled in one pass over the reads; they are separate
+    because concatenating values along a minor axis is slow on CPU.
     """
     num_reads, length = inputs[0].shape[:2]
     example = [jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype) for x in inputs]
-    value_shape = jax.eval_shape(column_fn, *example)
-    k = value_shape.shape[-1]
-    table = jnp.zeros(((reference_length + 2 * length) * k,), value_shape.dtype)
-    if num_reads == 0 or length == 0:
-        return table.reshape(-1, k)
-    offsets = _window_offsets(starts, length, reference_length)
-    block = min(BLOCK_READS, num_reads)
-    full_blocks = num_reads // block
+    value_shapes = jax.eval_shape(column_fn, *example)
+    widths = [shape.shape[-1] for shape in value_shapes]
+    tables = tuple(
+        jnp.zeros(((reference_length + 2 * length) * k,), shape.dtype)
+        for k, shape in zip(widths, value_shapes)
+    )
+    if num_reads > 0 and length > 0:
+        offsets = _window_offsets(starts, length, reference_length)
+        block = min(BLOCK_READS, num_reads)
+        full_blocks = num_reads // block
 
-    def add_block(index, table):
-        first = index * block
-        chunk = [jax.lax.dynamic_slice_in_dim(x, first, block) for x in inputs]
-        chunk_offsets = jax.lax.dynamic_slice_in_dim(offsets, first, block)
-        return _scatter_flat(table, chunk_offsets, column_fn(*chunk))
+        def add(tables, chunk_offsets, chunk):
+            values = column_fn(*chunk)
+            return tuple(_scatter_flat(t, chunk_offsets, v) for t, v in zip(tables, values))
 
-    table = jax.lax.fori_loop(0, full_blocks, add_block, table)
-    done = full_blocks * block
-    if done < num_reads:
-        rest = [x[done:] for x in inputs]
-        table = _scatter_flat(table, offsets[done:], column_fn(*rest))
-    return table.reshape(-1, k)
+        def add_block(index, tables):
+            first = index * block
+            chunk = [jax.lax.dynamic_slice_in_dim(x, first, block) for x in inputs]
+            return add(tables, jax.lax.dynamic_slice_in_dim(offsets, first, block), chunk)
+
+        tables = jax.lax.fori_loop(0, full_blocks, add_block, tables)
+        done = full_blocks * block
+        if done < num_reads:
+            tables = add(tables, offsets[done:], [x[done:] for x in inputs])
+    return tuple(t.reshape(-1, k) for t, k in zip(tables, widths))
+
+
+def _padded_block_sum(column_fn, inputs, starts, reference_length: int):
+    """`_padded_block_sums` of a `column_fn` with one `(reads, length, k)` output."""
+    (table,) = _padded_block_sums(lambda *x: (column_fn(*x),), inputs, starts, reference_length)
+    return table
 
 
 def _unpad(table, length: int, reference_length: int):
@@ -190,18 +202,25 @@ def _padded_scatter_column(values, offsets, reference_length: int):
 _weighted_window_sum.defjvp(_weighted_window_sum_jvp, symbolic_zeros=True)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 3))
-def _mapped_window_sum(column_fn, inputs, starts, reference_length):
-    """`sum column_fn(*inputs)[n, i, :]` into row `starts[n] + i`, values made per block."""
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 4))
+def _mapped_window_sum(column_fn, fast_sum, inputs, starts, reference_length):
+    """`sum column_fn(*inputs)[n, i, :]` into row `starts[n] + i`, values made per block.
+
+    `fast_sum(inputs, starts, reference_length)`, when not None, computes the same sums
+    another (faster) way; it is used for the values only, derivatives always come from
+    `column_fn`.
+    """
+    if fast_sum is not None:
+        return fast_sum(inputs, starts, reference_length)
     length = inputs[0].shape[1]
     table = _padded_block_sum(column_fn, inputs, starts, reference_length)
     return _unpad(table, length, reference_length)
 
 
-def _mapped_window_sum_jvp(column_fn, reference_length, primals, tangents):
+def _mapped_window_sum_jvp(column_fn, fast_sum, reference_length, primals, tangents):
     inputs, starts = primals
     inputs_dot, _ = tangents
-    out = _mapped_window_sum(column_fn, inputs, starts, reference_length)
+    out = _mapped_window_sum(column_fn, fast_sum, inputs, starts, reference_length)
     moving = [i for i, t in enumerate(inputs_dot) if not isinstance(t, SymbolicZero)]
     num_reads, length = inputs[0].shape[:2]
     if not moving or num_reads == 0 or length == 0:
@@ -415,7 +434,7 @@ def _pileup(
         mean_quality = jnp.zeros((reference_length,), dtype)
     else:
         quality_sum = _mapped_window_sum(
-            _quality_mass, (reads, quality, weight), starts, reference_length
+            _quality_mass, None, (reads, quality, weight), starts, reference_length
         )[:, 0]
         mean_quality = _safe_divide(quality_sum, coverage, 0.0)
 
@@ -430,11 +449,19 @@ def _pileup(
     read_columns = read_weights[:, None]
     if quality is None:
         log_likelihoods = _mapped_window_sum(
-            _default_error_log_likelihoods, (reads, read_columns), starts, reference_length
+            _default_error_log_likelihoods,
+            _default_error_fast_log_likelihoods,
+            (reads, read_columns),
+            starts,
+            reference_length,
         )
     else:
         log_likelihoods = _mapped_window_sum(
-            _quality_log_likelihoods, (reads, quality, read_columns), starts, reference_length
+            _quality_log_likelihoods,
+            _quality_fast_log_likelihoods,
+            (reads, quality, read_columns),
+            starts,
+            reference_length,
         )
 
     return Pileup(
@@ -451,3 +478,103 @@ def _pileup(
 def _default_error_log_likelihoods(reads, read_weights):
     error = jnp.full(reads.shape[:2], DEFAULT_ERROR, reads.dtype)
     return _strength_log_likelihoods(reads, error, read_weights)
+
+
+def _called_columns(bases):
+    """Per column: `called`, exactly one base channel non-zero (a called base, possibly
+    down-weighted by a filter) or none (padding, gap); `is_n`, all four equal and non-zero."""
+    nonzero = [bases[..., c] != 0 for c in range(4)]
+    count = (
+        nonzero[0].astype(jnp.int32)
+        + nonzero[1].astype(jnp.int32)
+        + nonzero[2].astype(jnp.int32)
+        + nonzero[3].astype(jnp.int32)
+    )
+    is_n = (
+        (bases[..., 0] == bases[..., 1])
+        & (bases[..., 1] == bases[..., 2])
+        & (bases[..., 2] == bases[..., 3])
+        & nonzero[0]
+    )
+    return count <= 1, is_n
+
+
+def _called_terms(bases, error, strength, n_term):
+    """Per-column terms of the log-likelihoods of called-base columns (see
+    `_fast_log_likelihoods`): `strength * one_hot * log(...)` for the three values."""
+    hit = 1.0 - error
+    miss = error / 3.0
+    logs = [jnp.log(jnp.maximum(v, _TINY)) for v in (hit, 0.5 * (hit + miss), miss)]
+    return (*(bases * (strength * value)[..., None] for value in logs), n_term[..., None])
+
+
+def _quality_called_terms(bases, quality, strength, n_term):
+    return _called_terms(bases, phred_to_error(quality), strength, n_term)
+
+
+def _quality_fast_log_likelihoods(inputs, starts, reference_length):
+    reads, quality, read_weights = inputs
+    return _fast_log_likelihoods(
+        _quality_called_terms,
+        _quality_log_likelihoods,
+        (reads, quality, read_weights),
+        phred_to_error(quality),
+        starts,
+        reference_length,
+    )
+
+
+def _default_error_fast_log_likelihoods(inputs, starts, reference_length):
+    reads, read_weights = inputs
+    error = jnp.full(reads.shape[:2], DEFAULT_ERROR, reads.dtype)
+    return _fast_log_likelihoods(
+        _called_terms, _default_error_log_likelihoods, inputs, error, starts, reference_length
+    )
+
+
+def _fast_log_likelihoods(terms_fn, column_fn, inputs, error, starts, reference_length):
+    r"""`sum strength * column_log_likelihoods` by position, fast for one-hot reads.
+
+    If every column is a called base (one non-zero base channel), N or padding, as from
+    `one_hot_reads` (also after `soft_quality_filter`), the ten genotype log-likelihoods of
+    a called column take only three values: $\log(1-e)$ (hom x/x), $\log((1-e)/2 + e/6)$ (het
+    with x) and $\log(e/3)$ (x absent). So three `(positions, 4)` sums of
+    `strength * one_hot(x) * value` carry everything, and the ten per-position sums are
+    combined from them afterwards; an N column adds the same value to every genotype (a fourth,
+    `(positions, 1)` sum). Each log is the same float expression as in
+    `column_log_likelihoods`, so only the order of the sums differs. Otherwise (soft reads)
+    the general per-column path of `column_fn` runs.
+    """
+    reads = inputs[0]
+    length = reads.shape[1]
+    bases = reads[..., :4]
+    read_weights = inputs[-1]
+    called, is_n = _called_columns(bases)
+    simple = jnp.all(called | is_n)
+
+    def fast(inputs):
+        # Masks and the N term are made outside the loop: per-column selects fused into the
+        # scatters inside it ran element by element, several times slower.
+        strength = jnp.where(called & ~is_n, read_weights, 0.0)
+        total = _sum_channels(bases)
+        p = _safe_divide(bases[..., 0], total, 0.25)
+        given = p * (1.0 - error) + (1.0 - p) * error / 3.0
+        mix = 0.5 * (given + given)
+        n_term = jnp.where(is_n, read_weights * total * jnp.log(jnp.maximum(mix, _TINY)), 0.0)
+        terms_inputs = (bases, inputs[1] if len(inputs) == 3 else error, strength, n_term)
+        tables = _padded_block_sums(terms_fn, terms_inputs, starts, reference_length)
+        hom, het, absent, n_sum = (_unpad(t, length, reference_length) for t in tables)
+        out = []
+        for a, b in zip(_ALLELE_1, _ALLELE_2):
+            value = hom[:, a] if a == b else het[:, a] + het[:, b]
+            for x in range(4):
+                if x not in (a, b):
+                    value = value + absent[:, x]
+            out.append(value + n_sum[:, 0])
+        return jnp.stack(out, axis=-1)
+
+    def general(inputs):
+        table = _padded_block_sum(column_fn, inputs, starts, reference_length)
+        return _unpad(table, length, reference_length)
+
+    return jax.lax.cond(simple, fast, general, inputs)

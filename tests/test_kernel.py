@@ -208,14 +208,18 @@ def test_scatter_windows_rejects_weights_for_integers():
         )
 
 
-@pytest.mark.parametrize("soft", [True, False])
-def test_pileup_fields_equal_numpy_reference(maybe_jit, soft):
+@pytest.mark.parametrize("kind", ["soft", "one-hot", "filtered one-hot"])
+def test_pileup_fields_equal_numpy_reference(maybe_jit, kind):
     """2100 reads: two full blocks of the loop plus a remainder block, overhangs at both
-    ends, padding, N columns, Q0 columns, read weights and insertion flags."""
+    ends, padding, N columns, Q0 columns, read weights and insertion flags. One-hot reads
+    (also scaled per column, as by `soft_quality_filter`) take the fast log-likelihood path,
+    soft reads the general one."""
     reference_length = 40
     reads, quality, starts, read_weights, insertions = random_problem(
-        1, 2100, 5, reference_length, soft=soft
+        1, 2100, 5, reference_length, soft=kind == "soft"
     )
+    if kind == "filtered one-hot":
+        reads = reads * np.random.default_rng(11).random(reads.shape[:2])[..., None]
     expected = numpy_pileup(reads, starts, reference_length, quality, read_weights, insertions)
     fn = maybe_jit(softpile.pileup, static_argnums=2)
     result = fn(
