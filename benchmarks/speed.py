@@ -16,6 +16,8 @@ is dead code that one of them skips (DESIGN.md §12):
   (read, column) elements of the weighted reads, normalise, then softmax at temperature 1. It
   uses the same weight function as softpile, so the ratio measures the kernel alone.
 - `numpy`: `np.add.at` of the weighted reads (forward only).
+- `genotype LL`: the `(R, 10)` genotype log-likelihoods of `Pileup` (no baseline computes
+  them; shown against softpile's general per-column path, which soft reads take).
 - `bandwidth bound`: bytes of the inputs read once (reads, quality, starts) divided by the
   measured `memcpy` bandwidth of this machine; for forward+backward, the inputs read once plus
   the gradients (same shapes as reads and quality) written once.
@@ -98,6 +100,20 @@ def softpile_plain_autodiff_distribution(reads, quality, starts, reference_lengt
     coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
     nonzero = coverage > 0
     return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)
+
+
+def softpile_log_likelihoods(reads, quality, starts, reference_length):
+    return softpile.pileup(reads, starts, reference_length, quality=quality).log_likelihoods
+
+
+def softpile_general_log_likelihoods(reads, quality, starts, reference_length):
+    """The per-column path (10 logs a column) that soft reads take, on the same reads."""
+    length = reads.shape[1]
+    read_columns = jnp.ones((reads.shape[0], 1), reads.dtype)
+    table = _pileup._padded_block_sum(
+        _pileup._quality_log_likelihoods, (reads, quality, read_columns), starts, reference_length
+    )
+    return table[length : length + reference_length]
 
 
 def naive_counts(reads, quality, starts, reference_length):
@@ -257,7 +273,7 @@ def check_agreement(workload, inputs):
 
 
 def format_ms(seconds):
-    return "-" if seconds is None else f"{seconds * 1e3:10.2f}"
+    return "-" if seconds is None else f"{seconds * 1e3:10.3f}"
 
 
 def format_ratio(numerator, denominator):
@@ -303,6 +319,8 @@ def main(argv=None) -> int:
             ("naive segment_sum+softmax", naive_distribution, "distribution", True),
             ("softpile", softpile_counts, "counts", False),
             ("naive segment_sum", naive_counts, "counts", False),
+            ("softpile (one-hot fast path)", softpile_log_likelihoods, "genotype LL", False),
+            ("softpile general path", softpile_general_log_likelihoods, "genotype LL", False),
         ]
         prepared = [
             prepare_jax(label, fn, workload, inputs, quantity, backward)
