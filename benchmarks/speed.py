@@ -199,6 +199,7 @@ class Result:
     compile_forward: float | None = None
     compile_backward: float | None = None
     spread: float | None = None
+    fastest: float | None = None
 
 
 def prepare_jax(name, fn, workload, inputs, quantity, backward=True):
@@ -230,6 +231,7 @@ def run_interleaved(prepared, repeats: int) -> None:
     for index, (result, calls) in enumerate(prepared):
         forward = times[index, "forward"]
         result.forward = statistics.median(forward)
+        result.fastest = min(forward)
         result.spread = (max(forward) - min(forward)) / result.forward
         if "backward" in calls:
             result.backward = statistics.median(times[index, "backward"])
@@ -255,6 +257,7 @@ def run_numpy(fn, workload, inputs, repeats, quantity) -> Result:
         call()
         times.append(time.perf_counter() - begin)
     result = Result(workload.name, "numpy np.add.at", quantity, statistics.median(times))
+    result.fastest = min(times)
     result.spread = (max(times) - min(times)) / statistics.median(times)
     return result
 
@@ -290,7 +293,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--numpy-repeats", type=int, default=3, help="timed runs of the (slow) NumPy contender"
     )
+    parser.add_argument(
+        "--block-reads",
+        type=int,
+        default=_pileup.BLOCK_READS,
+        help="reads per step of softpile's scatter loop (to compare block sizes)",
+    )
     args = parser.parse_args(argv)
+    _pileup.BLOCK_READS = args.block_reads
     names = [name.strip() for name in args.workloads.split(",") if name.strip()]
     if args.skip_xl:
         names = [name for name in names if name != "XL"]
@@ -301,6 +311,7 @@ def main(argv=None) -> int:
     bandwidth = memcpy_bandwidth()
     print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
     print(f"memcpy bandwidth (read + write): {bandwidth / 1e9:.2f} GB/s")
+    print(f"softpile block size: {_pileup.BLOCK_READS} reads")
 
     rows: list[Result] = []
     bounds = {}
@@ -334,7 +345,8 @@ def main(argv=None) -> int:
 
     print()
     header = (
-        f"{'workload':8} {'quantity':12} {'contender':27} {'fwd ms':>10} {'fwd+bwd ms':>10} "
+        f"{'workload':8} {'quantity':12} {'contender':28} {'fwd ms':>10} {'fwd min':>10} "
+        f"{'fwd+bwd ms':>10} "
         f"{'compile f/b s':>14} {'spread':>6} {'naive/fwd':>9} {'naive/f+b':>9} {'fwd/bound':>9}"
     )
     print(header)
@@ -354,8 +366,8 @@ def main(argv=None) -> int:
                 )
                 compile_text = f"{row.compile_forward:.2f}/{backward_text}"
             print(
-                f"{name:8} {row.quantity:12} {row.contender:27} {format_ms(row.forward)} "
-                f"{format_ms(row.backward):>10} {compile_text:>14} "
+                f"{name:8} {row.quantity:12} {row.contender:28} {format_ms(row.forward)} "
+                f"{format_ms(row.fastest)} {format_ms(row.backward):>10} {compile_text:>14} "
                 f"{row.spread:6.0%} "
                 f"{format_ratio(baseline.forward if baseline else None, row.forward):>9} "
                 f"{format_ratio(baseline.backward if baseline else None, row.backward):>9} "
@@ -363,12 +375,13 @@ def main(argv=None) -> int:
             )
         forward_bound, backward_bound = bounds[name]
         print(
-            f"{name:8} {'':12} {'bandwidth bound':27} {format_ms(forward_bound)} "
-            f"{format_ms(backward_bound):>10}"
+            f"{name:8} {'':12} {'bandwidth bound':28} {format_ms(forward_bound)} "
+            f"{'':10} {format_ms(backward_bound):>10}"
         )
     print()
     print("naive/fwd, naive/f+b: how many times faster than the naive baseline (same quantity);")
     print("fwd/bound: forward time over the bandwidth bound (1.00x = reads the inputs once).")
+    print("fwd ms, fwd+bwd ms: medians; fwd min: fastest forward run; spread: (max-min)/median.")
     return 0
 
 

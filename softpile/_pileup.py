@@ -53,8 +53,9 @@ class Pileup(eqx.Module):
 
 # Reads per step of the scatter loop. Weighting and scattering a block at a time never
 # materialises the weighted (reads, length, channels) array: fresh large buffers are slow to
-# allocate on CPU, and 1024 reads x 150 columns x 4 channels (2.4 MB) stay in cache.
-# benchmarks/speed.py measured 512, 1024 and 2048 within noise of each other; 1024 is kept.
+# allocate on CPU, while a block of 1024 reads x 150 columns x 4 channels is only 2.4 MB.
+# `benchmarks/speed.py --block-reads 256|1024|4096` compares block sizes (see
+# docs/performance.md).
 BLOCK_READS = 1024
 
 _FLAT_SCATTER = jax.lax.ScatterDimensionNumbers(
