@@ -4,6 +4,7 @@ import functools
 
 import equinox as eqx
 import jax
+import jax.custom_batching
 import jax.numpy as jnp
 from beartype import beartype
 from jax.custom_derivatives import SymbolicZero
@@ -547,14 +548,16 @@ def _fast_log_likelihoods(terms_fn, column_fn, inputs, error, starts, reference_
     `column_log_likelihoods`, so only the order of the sums differs. Otherwise (soft reads)
     the general per-column path of `column_fn` runs.
     """
-    reads = inputs[0]
-    length = reads.shape[1]
-    bases = reads[..., :4]
-    read_weights = inputs[-1]
-    called, is_n = _called_columns(bases)
-    simple = jnp.all(called | is_n)
+    length = inputs[0].shape[1]
 
-    def fast(inputs):
+    def simple_of(inputs):
+        called, is_n = _called_columns(inputs[0][..., :4])
+        return jnp.all(called | is_n)
+
+    def fast(inputs, error, starts):
+        bases = inputs[0][..., :4]
+        read_weights = inputs[-1]
+        called, is_n = _called_columns(bases)
         # Masks and the N term are made outside the loop: per-column selects fused into the
         # scatters inside it ran element by element, several times slower.
         strength = jnp.where(called & ~is_n, read_weights, 0.0)
@@ -575,8 +578,26 @@ def _fast_log_likelihoods(terms_fn, column_fn, inputs, error, starts, reference_
             out.append(value + n_sum[:, 0])
         return jnp.stack(out, axis=-1)
 
-    def general(inputs):
+    def general(inputs, error, starts):
+        del error
         table = _padded_block_sum(column_fn, inputs, starts, reference_length)
         return _unpad(table, length, reference_length)
 
-    return jax.lax.cond(simple, fast, general, inputs)
+    @jax.custom_batching.custom_vmap
+    def choose(inputs, error, starts):
+        return jax.lax.cond(simple_of(inputs), fast, general, inputs, error, starts)
+
+    @choose.def_vmap
+    def choose_batched(axis_size, in_batched, inputs, error, starts):
+        # Under jax.vmap a cond on a per-sample predicate would run both branches for every
+        # sample; take the fast branch for the whole batch when every sample allows it.
+        arguments = jax.tree.map(
+            lambda x, batched: x if batched else jnp.broadcast_to(x, (axis_size, *x.shape)),
+            (inputs, error, starts),
+            tuple(in_batched),
+        )
+        simple = jnp.all(jax.vmap(simple_of)(arguments[0]))
+        out = jax.lax.cond(simple, jax.vmap(fast), jax.vmap(general), *arguments)
+        return out, True
+
+    return choose(inputs, error, starts)

@@ -352,3 +352,36 @@ def test_vmap_of_grad_and_grad_of_vmap():
         expected = np.stack([g[index] for g in per_sample])
         np.testing.assert_allclose(vmapped[index], expected, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(summed[index], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_vmapped_log_likelihoods_equal_per_sample(mixed):
+    """Under vmap the fast one-hot path is taken for the whole batch only when every sample
+    allows it (else the general path for all); values match per-sample calls either way."""
+    reference_length = 20
+    problems = [random_problem(seed, 30, 5, reference_length, soft=False) for seed in (12, 13)]
+    if mixed:
+        problems.append(random_problem(14, 30, 5, reference_length, soft=True))
+    reads, quality, starts, read_weights, _ = (
+        np.stack([problem[i] for problem in problems]) for i in range(5)
+    )
+    reads, quality, read_weights = as_f32(reads, quality, read_weights)
+    starts = jnp.asarray(starts, jnp.int32)
+
+    def log_likelihoods(reads, quality, starts, read_weights):
+        return softpile.pileup(
+            reads, starts, reference_length, quality=quality, read_weights=read_weights
+        ).log_likelihoods
+
+    batched = jax.jit(jax.vmap(log_likelihoods))(reads, quality, starts, read_weights)
+    for sample in range(len(problems)):
+        expected = numpy_pileup(
+            *(np.asarray(x[sample], np.float64) for x in (reads,)),
+            np.asarray(starts[sample]),
+            reference_length,
+            np.asarray(quality[sample], np.float64),
+            np.asarray(read_weights[sample], np.float64),
+            np.zeros(reads.shape[1:3]),
+        )["log_likelihoods"]
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(batched[sample] / scale, expected / scale, atol=2e-6)
