@@ -17,6 +17,7 @@ from ._quality import (
     phred_to_error as phred_to_error,
     soft_quality_filter as soft_quality_filter,
 )
+from ._sharding import sharded as sharded
 from ._variants import (
     VariantModel as VariantModel,
     VariantScores as VariantScores,

@@ -1,5 +1,7 @@
 """Phred qualities, error probabilities and the soft (differentiable) quality filter."""
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -7,6 +9,8 @@ from beartype import beartype
 from jaxtyping import Array, Float, jaxtyped
 
 from ._typing import ArrayLike, ScalarLike
+
+_MINUS_LN10_OVER_10 = -math.log(10.0) / 10.0
 
 MAX_ERROR = 0.75
 """Cap on the error probability: at 3/4 every base is equally likely, so a Q0 base carries no
@@ -30,7 +34,9 @@ def phred_to_error(quality: Float[ArrayLike, "*shape"] | float) -> Float[Array, 
     quality = jnp.asarray(quality)
     if not jnp.issubdtype(quality.dtype, jnp.floating):
         quality = quality.astype(float)
-    return jnp.minimum(10.0 ** (-quality / 10.0), MAX_ERROR)
+    # exp(-Q ln10 / 10) is the same function as 10**(-Q/10) but ~10x faster on CPU (XLA lowers
+    # a power to a generic routine), and closer to the float64 value.
+    return jnp.minimum(jnp.exp(quality * _MINUS_LN10_OVER_10), MAX_ERROR)
 
 
 def error_to_phred(error: Float[ArrayLike, "*shape"] | float) -> Float[Array, "*shape"]:

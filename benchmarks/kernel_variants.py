@@ -1,0 +1,241 @@
+"""The design choices of softpile's pileup kernel, each against its alternatives (workload M).
+
+Run from the repository root:
+
+    python benchmarks/kernel_variants.py [--repeats 11]
+
+Prints medians (round-robin timing, `block_until_ready`, jit) of:
+
+- error probability of integer qualities: `10**(-Q/10)`, `exp(-Q ln10 / 10)` (softpile), and a
+  256-entry table lookup;
+- forward weighted counts: one scatter of the whole weighted array with `(L, C)` windows (the
+  first version of the kernel), the same with flat 1-D windows, and softpile's blocked loop;
+- forward+backward of `sum(distribution * target)` with respect to reads and qualities:
+  plain autodiff through the blocked loop, a hand-written `jax.custom_vjp` (gather backward,
+  no forward mode), softpile's custom JVP without and with its `optimization_barrier`; and
+  the last three again with the distribution written as `counts / coverage[:, None]`.
+"""
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import softpile
+from softpile import _pileup
+
+NUM_READS, LENGTH, REFERENCE_LENGTH = 20_000, 150, 100_000
+
+
+def error_power(quality):
+    return jnp.minimum(10.0 ** (-quality / 10.0), 0.75)
+
+
+_TABLE = np.minimum(10.0 ** (-np.arange(256) / 10.0), 0.75).astype(np.float32)
+
+
+def error_table(quality):
+    return jnp.asarray(_TABLE)[jnp.clip(quality, 0, 255).astype(jnp.int32)]
+
+
+def weights_of(quality):
+    return 1.0 - softpile.phred_to_error(quality)
+
+
+def counts_one_scatter_2d(reads, quality, starts):
+    """The first kernel: one scatter_add of (L, C) windows of the whole weighted array."""
+    offsets = jnp.clip(starts, -LENGTH, REFERENCE_LENGTH) + LENGTH
+    table = jnp.zeros((REFERENCE_LENGTH + 2 * LENGTH, reads.shape[2]), reads.dtype)
+    numbers = jax.lax.ScatterDimensionNumbers(
+        update_window_dims=(1, 2), inserted_window_dims=(), scatter_dims_to_operand_dims=(0,)
+    )
+    table = jax.lax.scatter_add(
+        table,
+        offsets[:, None],
+        reads * weights_of(quality)[..., None],
+        numbers,
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+    return table[LENGTH : LENGTH + REFERENCE_LENGTH]
+
+
+def counts_one_scatter_flat(reads, quality, starts):
+    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    table = jnp.zeros(((REFERENCE_LENGTH + 2 * LENGTH) * reads.shape[2],), reads.dtype)
+    table = _pileup._scatter_flat(table, offsets, reads * weights_of(quality)[..., None])
+    return table.reshape(-1, reads.shape[2])[LENGTH : LENGTH + REFERENCE_LENGTH]
+
+
+def counts_blocked_loop(reads, quality, starts):
+    return _pileup._weighted_window_sum(reads, weights_of(quality), starts, REFERENCE_LENGTH)
+
+
+def counts_plain_loop(reads, quality, starts):
+    table = _pileup._padded_block_sum(
+        _pileup._weighted_values, (reads, weights_of(quality)), starts, REFERENCE_LENGTH
+    )
+    return table[LENGTH : LENGTH + REFERENCE_LENGTH]
+
+
+@jax.custom_vjp
+def counts_custom_vjp(reads, weights, starts):
+    return _pileup._weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
+
+
+def _vjp_forward(reads, weights, starts):
+    return counts_custom_vjp(reads, weights, starts), (reads, weights, starts)
+
+
+def _vjp_backward(residuals, cotangent):
+    reads, weights, starts = residuals
+    k = reads.shape[2]
+    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    padded = jnp.pad(cotangent, ((LENGTH, LENGTH), (0, 0)))
+    windows = _pileup._gather_flat(padded, offsets, LENGTH, k)
+    reads_bar = windows * weights[..., None]
+    weights_bar = sum(
+        _pileup._gather_flat(padded[:, c], offsets, LENGTH, 1)[..., 0] * reads[..., c]
+        for c in range(k)
+    )
+    return reads_bar, weights_bar, np.zeros(starts.shape, jax.dtypes.float0)
+
+
+counts_custom_vjp.defvjp(_vjp_forward, _vjp_backward)
+
+
+@jax.custom_jvp
+def counts_jvp_no_barrier(reads, weights, starts):
+    return _pileup._weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
+
+
+@counts_jvp_no_barrier.defjvp
+def _jvp_no_barrier(primals, tangents):
+    reads, weights, starts = primals
+    reads_dot, weights_dot, _ = tangents
+    k = reads.shape[2]
+    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    table = jnp.zeros(((REFERENCE_LENGTH + 2 * LENGTH) * k,), reads.dtype)
+    table = _pileup._scatter_flat(table, offsets, reads_dot * weights[..., None]).reshape(-1, k)
+    columns = [
+        _pileup._padded_scatter_column(reads[..., c] * weights_dot, offsets, REFERENCE_LENGTH)
+        for c in range(k)
+    ]
+    table = table + jnp.stack(columns, axis=-1)
+    out = counts_jvp_no_barrier(reads, weights, starts)
+    return out, table[LENGTH : LENGTH + REFERENCE_LENGTH]
+
+
+def distribution_of(counts):
+    coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
+    nonzero = coverage > 0
+    safe = jnp.where(nonzero, coverage, 1.0)
+    return jnp.stack([jnp.where(nonzero, counts[:, c] / safe, 0.25) for c in range(4)], axis=-1)
+
+
+def broadcast_distribution_of(counts):
+    """The same, written as `counts / coverage[:, None]` (as user code might)."""
+    coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
+    nonzero = coverage > 0
+    return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)
+
+
+def gradient_of(counts_fn, distribution=distribution_of):
+    def loss(reads, quality, starts, target):
+        return jnp.sum(distribution(counts_fn(reads, quality, starts)) * target)
+
+    return jax.jit(jax.grad(loss, argnums=(0, 1)))
+
+
+def with_weights(counts_fn):
+    return lambda reads, quality, starts: counts_fn(reads, weights_of(quality), starts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=11)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    reads = jnp.asarray(np.eye(4, dtype=np.float32)[rng.integers(0, 4, (NUM_READS, LENGTH))])
+    quality = jnp.asarray(rng.integers(0, 41, (NUM_READS, LENGTH)).astype(np.float32))
+    starts = jnp.asarray(rng.integers(-LENGTH, REFERENCE_LENGTH, NUM_READS).astype(np.int32))
+    target = jnp.asarray(rng.random((REFERENCE_LENGTH, 4)).astype(np.float32))
+
+    groups = {
+        "error probability": [
+            ("10**(-Q/10)", jax.jit(error_power), (quality,)),
+            ("exp(-Q ln10/10) (softpile)", jax.jit(softpile.phred_to_error), (quality,)),
+            ("256-entry table lookup", jax.jit(error_table), (quality,)),
+        ],
+        "forward counts": [
+            (
+                "one scatter, (L, C) windows",
+                jax.jit(counts_one_scatter_2d),
+                (reads, quality, starts),
+            ),
+            (
+                "one scatter, flat windows",
+                jax.jit(counts_one_scatter_flat),
+                (reads, quality, starts),
+            ),
+            ("blocked loop (softpile)", jax.jit(counts_blocked_loop), (reads, quality, starts)),
+        ],
+        "forward+backward": [
+            ("autodiff through the loop", gradient_of(counts_plain_loop), None),
+            ("custom_vjp, gather backward", gradient_of(with_weights(counts_custom_vjp)), None),
+            ("custom JVP, no barrier", gradient_of(with_weights(counts_jvp_no_barrier)), None),
+            ("custom JVP + barrier (softpile)", gradient_of(counts_blocked_loop), None),
+        ],
+        "f+b, broadcast dist.": [
+            (
+                "custom_vjp, gather backward",
+                gradient_of(with_weights(counts_custom_vjp), broadcast_distribution_of),
+                None,
+            ),
+            (
+                "custom JVP, no barrier",
+                gradient_of(with_weights(counts_jvp_no_barrier), broadcast_distribution_of),
+                None,
+            ),
+            (
+                "custom JVP + barrier (softpile)",
+                gradient_of(counts_blocked_loop, broadcast_distribution_of),
+                None,
+            ),
+        ],
+    }
+    calls = []
+    for group, variants in groups.items():
+        for name, fn, arguments in variants:
+            arguments = arguments or (reads, quality, starts, target)
+            jax.block_until_ready(fn(*arguments))  # compile and warm up
+            calls.append((group, name, fn, arguments, []))
+
+    reference = np.asarray(counts_one_scatter_2d(reads, quality, starts))
+    for _, name, fn, arguments, _ in calls[3:6]:
+        error = float(np.abs(np.asarray(fn(*arguments)) - reference).max())
+        assert error < 1e-2, f"{name} disagrees with the one-scatter counts by {error}"
+
+    for _ in range(args.repeats):
+        for _, _, fn, arguments, times in calls:
+            begin = time.perf_counter()
+            jax.block_until_ready(fn(*arguments))
+            times.append(time.perf_counter() - begin)
+
+    print(
+        f"jax {jax.__version__}, workload M: {NUM_READS} reads x {LENGTH}, R = {REFERENCE_LENGTH}"
+    )
+    print(f"{'group':20} {'variant':34} {'median ms':>10} {'fastest ms':>10} {'spread':>7}")
+    for group, name, _, _, times in calls:
+        median = statistics.median(times)
+        print(
+            f"{group:20} {name:34} {median * 1e3:10.2f} {min(times) * 1e3:10.2f} "
+            f"{(max(times) - min(times)) / median:7.0%}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,402 @@
+"""Speed of `softpile.pileup` against a naive scatter, NumPy and the memory-bandwidth bound.
+
+Run from the repository root (all workloads; add `--skip-xl` on a small machine):
+
+    python benchmarks/speed.py
+    python benchmarks/speed.py --skip-xl --repeats 15
+
+Every contender computes the same quantity from the same inputs, so under `jax.jit` nothing
+is dead code that one of them skips (DESIGN.md §12):
+
+- `softpile`: `pileup(...).distribution` (counts normalised per position), and
+  `pileup(...).counts`; with quality weighting, `w = 1 - min(10^(-Q/10), 3/4)`.
+- `softpile, no custom JVP`: the same blocked kernel differentiated by plain autodiff (shows
+  what the custom JVP buys in the backward pass).
+- `naive`: DiffBio's algorithm written here: one flat `jax.ops.segment_sum` over all N*L
+  (read, column) elements of the weighted reads, normalise, then softmax at temperature 1. It
+  uses the same weight function as softpile, so the ratio measures the kernel alone.
+- `numpy`: `np.add.at` of the weighted reads (forward only).
+- `genotype LL`: the `(R, 10)` genotype log-likelihoods of `Pileup` (no baseline computes
+  them; shown against softpile's general per-column path, which soft reads take).
+- `bandwidth bound`: bytes of the inputs read once (reads, quality, starts) divided by the
+  measured `memcpy` bandwidth of this machine (bytes copied per second by `np.copyto`); for
+  forward+backward, the inputs read once plus the gradients (same shapes as reads and
+  quality) written once. As a second reference, `read inputs` times XLA summing each input.
+
+Forward+backward is `jax.grad` of a scalar loss, `sum(distribution * target)`, with respect
+to the reads and the qualities. Times are medians over `--repeats` runs of the compiled
+function (`block_until_ready`); compile time (lower + compile) is reported separately, and the
+spread column is (max - min) / median of the forward runs, a measure of the noise of a
+shared machine.
+"""
+
+import argparse
+import dataclasses
+import functools
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import softpile
+from softpile import _pileup
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    name: str
+    samples: int  # 0: a single sample, no vmap
+    reads: int
+    length: int
+    reference_length: int
+
+
+WORKLOADS = {
+    "S": Workload("S", 0, 50, 30, 100),
+    "M": Workload("M", 0, 20_000, 150, 100_000),
+    "batch": Workload("batch", 16, 2_000, 100, 10_000),
+    "XL": Workload("XL", 0, 200_000, 150, 1_000_000),
+}
+
+
+def make_inputs(workload: Workload, seed: int = 0):
+    """Random one-hot reads, integer Phred qualities 0..40, starts overhanging both ends."""
+    rng = np.random.default_rng(seed)
+    batch = (workload.samples,) if workload.samples else ()
+    shape = (*batch, workload.reads, workload.length)
+    codes = rng.integers(0, 4, shape)
+    reads = np.eye(4, dtype=np.float32)[codes]
+    quality = rng.integers(0, 41, shape).astype(np.float32)
+    starts = rng.integers(
+        -workload.length, workload.reference_length, (*batch, workload.reads)
+    ).astype(np.int32)
+    target = rng.random((*batch, workload.reference_length, 4)).astype(np.float32)
+    return reads, quality, starts, target
+
+
+# ----------------------------------------------------------------------------- contenders
+
+
+def softpile_distribution(reads, quality, starts, reference_length):
+    return softpile.pileup(reads, starts, reference_length, quality=quality).distribution
+
+
+def softpile_counts(reads, quality, starts, reference_length):
+    return softpile.pileup(reads, starts, reference_length, quality=quality).counts
+
+
+def _weights(quality):
+    return 1.0 - softpile.phred_to_error(quality)
+
+
+def softpile_plain_autodiff_distribution(reads, quality, starts, reference_length):
+    """softpile's blocked kernel without its custom JVP: plain autodiff through the loop."""
+    length = reads.shape[1]
+    table = _pileup._padded_block_sum(
+        _pileup._weighted_values, (reads, _weights(quality)), starts, reference_length
+    )
+    counts = table[length : length + reference_length]
+    coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
+    nonzero = coverage > 0
+    return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)
+
+
+def softpile_log_likelihoods(reads, quality, starts, reference_length):
+    return softpile.pileup(reads, starts, reference_length, quality=quality).log_likelihoods
+
+
+def softpile_general_log_likelihoods(reads, quality, starts, reference_length):
+    """The per-column path (10 logs a column) that soft reads take, on the same reads."""
+    length = reads.shape[1]
+    read_columns = jnp.ones((reads.shape[0], 1), reads.dtype)
+    table = _pileup._padded_block_sum(
+        _pileup._quality_log_likelihoods, (reads, quality, read_columns), starts, reference_length
+    )
+    return table[length : length + reference_length]
+
+
+def read_inputs_contender(reads, quality, starts, reference_length):
+    del reference_length
+    return read_inputs(reads, quality, starts)
+
+
+def naive_counts(reads, quality, starts, reference_length):
+    """DiffBio's algorithm: one segment_sum over every (read, column) element."""
+    num_reads, length, channels = reads.shape
+    positions = (starts[:, None] + jnp.arange(length)[None, :]).reshape(-1)
+    inside = (positions >= 0) & (positions < reference_length)
+    weighted = (reads * _weights(quality)[..., None]).reshape(-1, channels)
+    weighted = jnp.where(inside[:, None], weighted, 0.0)
+    return jax.ops.segment_sum(
+        weighted, jnp.where(inside, positions, 0), num_segments=reference_length
+    )
+
+
+def naive_distribution(reads, quality, starts, reference_length):
+    counts = naive_counts(reads, quality, starts, reference_length)
+    total = jnp.sum(counts, axis=-1, keepdims=True)
+    normalised = counts / jnp.maximum(total, 1e-8)
+    return jax.nn.softmax(normalised / 1.0, axis=-1)  # DiffBio's temperature 1
+
+
+def numpy_counts(reads, quality, starts, reference_length):
+    num_reads, length, channels = reads.shape
+    weights = 1.0 - np.minimum(10.0 ** (-quality / 10.0), 0.75)
+    positions = (starts[:, None] + np.arange(length)[None, :]).reshape(-1)
+    inside = (positions >= 0) & (positions < reference_length)
+    weighted = (reads * weights[..., None]).reshape(-1, channels)
+    counts = np.zeros((reference_length, channels), np.float32)
+    np.add.at(counts, positions[inside], weighted[inside])
+    return counts
+
+
+def numpy_distribution(reads, quality, starts, reference_length):
+    counts = numpy_counts(reads, quality, starts, reference_length)
+    coverage = counts.sum(-1, keepdims=True)
+    return np.where(coverage > 0, counts / np.where(coverage > 0, coverage, 1.0), 0.25)
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def compile_jax(fn, args):
+    begin = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - begin
+
+
+def batched(fn, workload: Workload):
+    single = functools.partial(fn, reference_length=workload.reference_length)
+    return jax.vmap(single) if workload.samples else single
+
+
+def forward_and_backward(fn, workload: Workload):
+    single = batched(fn, workload)
+
+    def loss(reads, quality, starts, target):
+        return jnp.sum(single(reads, quality, starts) * target)
+
+    return jax.grad(loss, argnums=(0, 1))
+
+
+def memcpy_bandwidth(num_bytes: int = 256 * 2**20, repeats: int = 9) -> float:
+    """Bytes copied per second by `np.copyto` between two preallocated buffers."""
+    source = np.ones(num_bytes // 4, np.float32)
+    destination = np.empty_like(source)
+    np.copyto(destination, source)
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        np.copyto(destination, source)
+        times.append(time.perf_counter() - begin)
+    # Bytes copied per second, as memcpy bandwidth is usually quoted (each byte is read and
+    # written once; STREAM's convention would count 2x and halve the bound).
+    return num_bytes / statistics.median(times)
+
+
+def read_inputs(reads, quality, starts):
+    """A reference point: XLA reading every input once (a sum of each)."""
+    return jnp.sum(reads), jnp.sum(quality), jnp.sum(starts)
+
+
+@dataclasses.dataclass
+class Result:
+    workload: str
+    contender: str
+    quantity: str
+    forward: float | None = None
+    backward: float | None = None
+    compile_forward: float | None = None
+    compile_backward: float | None = None
+    spread: float | None = None
+    fastest: float | None = None
+
+
+def prepare_jax(name, fn, workload, inputs, quantity, backward=True):
+    """Compile a contender; return its Result (compile times filled) and timed callables."""
+    reads, quality, starts, target = (jnp.asarray(x) for x in inputs)
+    result = Result(workload.name, name, quantity)
+    compiled, result.compile_forward = compile_jax(batched(fn, workload), (reads, quality, starts))
+    calls = {"forward": (compiled, (reads, quality, starts))}
+    if backward:
+        compiled, result.compile_backward = compile_jax(
+            forward_and_backward(fn, workload), (reads, quality, starts, target)
+        )
+        calls["backward"] = (compiled, (reads, quality, starts, target))
+    for compiled, args in calls.values():
+        jax.block_until_ready(compiled(*args))  # warm up
+    return result, calls
+
+
+def run_interleaved(prepared, repeats: int) -> None:
+    """Time every callable once per round, round after round, so that load from other
+    processes on a shared machine hits all contenders alike; keep medians."""
+    times = {(index, kind): [] for index, (_, calls) in enumerate(prepared) for kind in calls}
+    for _ in range(repeats):
+        for index, (_, calls) in enumerate(prepared):
+            for kind, (compiled, args) in calls.items():
+                begin = time.perf_counter()
+                jax.block_until_ready(compiled(*args))
+                times[index, kind].append(time.perf_counter() - begin)
+    for index, (result, calls) in enumerate(prepared):
+        forward = times[index, "forward"]
+        result.forward = statistics.median(forward)
+        result.fastest = min(forward)
+        result.spread = (max(forward) - min(forward)) / result.forward
+        if "backward" in calls:
+            result.backward = statistics.median(times[index, "backward"])
+
+
+def run_numpy(fn, workload, inputs, repeats, quantity) -> Result:
+    reads, quality, starts, _ = inputs
+    if workload.samples:
+
+        def call():
+            return [
+                fn(reads[s], quality[s], starts[s], workload.reference_length)
+                for s in range(workload.samples)
+            ]
+    else:
+
+        def call():
+            return fn(reads, quality, starts, workload.reference_length)
+
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - begin)
+    result = Result(workload.name, "numpy np.add.at", quantity, statistics.median(times))
+    result.fastest = min(times)
+    result.spread = (max(times) - min(times)) / statistics.median(times)
+    return result
+
+
+def check_agreement(workload, inputs):
+    """The contenders compute the same counts (guards the benchmark against a wrong kernel)."""
+    reads, quality, starts, _ = inputs
+    if workload.samples:
+        reads, quality, starts = reads[0], quality[0], starts[0]
+    ours = np.asarray(softpile_counts(reads, quality, starts, workload.reference_length))
+    theirs = numpy_counts(reads, quality, starts, workload.reference_length)
+    scale = max(1.0, float(np.abs(theirs).max()))
+    error = float(np.abs(ours - theirs).max()) / scale
+    if error > 1e-4:
+        raise AssertionError(f"softpile and numpy counts differ on {workload.name}: {error:.2e}")
+
+
+def format_ms(seconds):
+    return "-" if seconds is None else f"{seconds * 1e3:10.3f}"
+
+
+def format_ratio(numerator, denominator):
+    if numerator is None or denominator is None:
+        return "-"
+    return f"{numerator / denominator:6.2f}x"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default="S,M,batch,XL", help="comma-separated names")
+    parser.add_argument("--skip-xl", action="store_true", help="skip the XL workload")
+    parser.add_argument("--repeats", type=int, default=11, help="timed runs per contender")
+    parser.add_argument(
+        "--numpy-repeats", type=int, default=3, help="timed runs of the (slow) NumPy contender"
+    )
+    parser.add_argument(
+        "--block-reads",
+        type=int,
+        default=_pileup.BLOCK_READS,
+        help="reads per step of softpile's scatter loop (to compare block sizes)",
+    )
+    args = parser.parse_args(argv)
+    _pileup.BLOCK_READS = args.block_reads
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    if args.skip_xl:
+        names = [name for name in names if name != "XL"]
+    unknown = [name for name in names if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"--workloads: unknown {unknown}; choose from {sorted(WORKLOADS)}")
+
+    bandwidth = memcpy_bandwidth()
+    print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
+    print(f"memcpy bandwidth (bytes copied per second): {bandwidth / 1e9:.2f} GB/s")
+    print(f"softpile block size: {_pileup.BLOCK_READS} reads")
+
+    rows: list[Result] = []
+    bounds = {}
+    for name in names:
+        workload = WORKLOADS[name]
+        inputs = make_inputs(workload)
+        check_agreement(workload, inputs)
+        reads, quality, starts, _ = inputs
+        input_bytes = reads.nbytes + quality.nbytes + starts.nbytes
+        gradient_bytes = reads.nbytes + quality.nbytes
+        bounds[name] = (input_bytes / bandwidth, (input_bytes + gradient_bytes) / bandwidth)
+        print(f"running {name}: {input_bytes / 2**20:.1f} MiB of inputs ...", flush=True)
+        contenders = [
+            ("softpile", softpile_distribution, "distribution", True),
+            ("softpile, no custom JVP", softpile_plain_autodiff_distribution, "distribution", True),
+            ("naive segment_sum+softmax", naive_distribution, "distribution", True),
+            ("softpile", softpile_counts, "counts", False),
+            ("naive segment_sum", naive_counts, "counts", False),
+            ("softpile (one-hot fast path)", softpile_log_likelihoods, "genotype LL", False),
+            ("softpile general path", softpile_general_log_likelihoods, "genotype LL", False),
+            ("XLA: sum of each input", read_inputs_contender, "read inputs", False),
+        ]
+        prepared = [
+            prepare_jax(label, fn, workload, inputs, quantity, backward)
+            for label, fn, quantity, backward in contenders
+        ]
+        run_interleaved(prepared, args.repeats)
+        rows.extend(result for result, _ in prepared)
+        rows.append(
+            run_numpy(numpy_distribution, workload, inputs, args.numpy_repeats, "distribution")
+        )
+
+    print()
+    header = (
+        f"{'workload':8} {'quantity':12} {'contender':28} {'fwd ms':>10} {'fwd min':>10} "
+        f"{'fwd+bwd ms':>10} "
+        f"{'compile f/b s':>14} {'spread':>6} {'naive/fwd':>9} {'naive/f+b':>9} {'fwd/bound':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        naive = {
+            row.quantity: row
+            for row in rows
+            if row.workload == name and row.contender.startswith("naive")
+        }
+        for row in (row for row in rows if row.workload == name):
+            baseline = naive.get(row.quantity)
+            compile_text = "-"
+            if row.compile_forward is not None:
+                backward_text = (
+                    f"{row.compile_backward:.2f}" if row.compile_backward is not None else "-"
+                )
+                compile_text = f"{row.compile_forward:.2f}/{backward_text}"
+            print(
+                f"{name:8} {row.quantity:12} {row.contender:28} {format_ms(row.forward)} "
+                f"{format_ms(row.fastest)} {format_ms(row.backward):>10} {compile_text:>14} "
+                f"{row.spread:6.0%} "
+                f"{format_ratio(baseline.forward if baseline else None, row.forward):>9} "
+                f"{format_ratio(baseline.backward if baseline else None, row.backward):>9} "
+                f"{format_ratio(row.forward, bounds[name][0]):>9}"
+            )
+        forward_bound, backward_bound = bounds[name]
+        print(
+            f"{name:8} {'':12} {'bandwidth bound':28} {format_ms(forward_bound)} "
+            f"{'':10} {format_ms(backward_bound):>10}"
+        )
+    print()
+    print("naive/fwd, naive/f+b: how many times faster than the naive baseline (same quantity);")
+    print("fwd/bound: forward time over the bandwidth bound (1.00x = reads the inputs once).")
+    print("fwd ms, fwd+bwd ms: medians; fwd min: fastest forward run; spread: (max-min)/median.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
