@@ -35,7 +35,8 @@ class Pileup(eqx.Module):
     - `coverage`: `(R,)`, $\sum_c$ `counts`.
     - `depth`: `(R,)` int32, the number of read columns at `r` that are not padding (weights
       ignored; gaps included).
-    - `distribution`: `(R, C)`, `counts / coverage`, uniform `1/C` where coverage is 0.
+    - `distribution`: `(R, C)`, `counts / coverage`, uniform `1/C` where coverage is 0
+      (numerically: below eps² of the dtype, so gradients stay finite).
     - `mean_quality`: `(R,)`, weighted mean Phred quality, 0 where coverage is 0 or without
       qualities.
     - `insertions`: `(R,)`, weighted count of insertion flags after position `r`.
@@ -274,8 +275,13 @@ def scatter_windows(
 
 
 def _safe_divide(numerator, denominator, empty):
-    """`numerator / denominator`, `empty` where the denominator is 0, NaN-free gradients."""
-    nonzero = denominator > 0
+    """`numerator / denominator`, `empty` where the denominator is (numerically) 0.
+
+    "Numerically 0" is below eps² of the dtype (about 1.4e-14 in float32): below that the
+    derivative `-x / d²` underflows and would turn gradients into NaN, while one base of
+    weight 1 outweighs such a sum by more than the dtype can resolve.
+    """
+    nonzero = denominator > jnp.finfo(denominator.dtype).eps ** 2
     safe = jnp.where(nonzero, denominator, 1.0)
     return jnp.where(nonzero, numerator / safe, empty)
 

@@ -121,3 +121,26 @@ def test_grad_through_vmap_over_samples():
         lambda r: jnp.sum(softpile.pileup(r, starts, REFERENCE_LENGTH).distribution[:, 0])
     )(reads)
     np.testing.assert_allclose(np.asarray(batched[0]), np.asarray(single), rtol=1e-12)
+
+
+def test_gradients_finite_under_a_very_sharp_filter_in_float32():
+    """A Q10 base under a softness-0.4 filter at Q28 weighs 3e-20: the normalisations must
+    not turn that into a NaN gradient (regression)."""
+    with jax.enable_x64(False):
+        reads = softpile.one_hot_reads(["ACGT"])
+        quality = jnp.array([[10.0, 30.0, 30.0, 30.0]])
+        reference = softpile.encode_sequence("ACGT")
+
+        def loss(threshold):
+            params = softpile.QualityFilter(threshold, jnp.float32(0.4))
+            kept, _ = softpile.soft_quality_filter(params, reads, quality)
+            piled = softpile.pileup(kept, jnp.array([0]), 4, quality=quality)
+            scores = softpile.variant_scores(softpile.VariantModel(jnp.float32(1e-3)), piled,
+                                             reference)
+            return (scores.posteriors.sum() + piled.log_likelihoods.sum()
+                    + jnp.sum(piled.distribution[:, 0]) + piled.mean_quality.sum())
+
+        for threshold in (20.0, 26.0, 28.0, 40.0):
+            gradient = jax.grad(loss)(jnp.float32(threshold))
+            assert gradient.dtype == jnp.float32
+            assert np.isfinite(float(gradient)), threshold

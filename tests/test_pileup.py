@@ -267,3 +267,21 @@ def test_parameters_and_pileup_inside_an_equinox_model():
     grads = eqx.filter_grad(lambda m: jnp.sum(m(reads, starts, quality) ** 2))(model)
     assert grads.quality_filter.threshold != 0 and grads.quality_filter.softness != 0
     assert jnp.all(jnp.isfinite(grads.head.weight))
+
+
+@pytest.mark.parametrize("channels", [(False, False), (True, True)])
+def test_unanimous_columns_are_exactly_one_hot_for_any_weights(maybe_jit, channels):
+    """Regression: a division done as a multiply by the reciprocal left 0.99999994 here."""
+    gaps, n_channel = channels
+    rng = np.random.default_rng(11)
+    run = maybe_jit(softpile.pileup, static_argnums=2)
+    for _ in range(12):
+        n = int(rng.integers(1, 64))
+        base = int(rng.integers(0, 4))
+        reads = softpile.one_hot_reads(np.full((n, 3), base, np.int32), gaps=gaps,
+                                       n_channel=n_channel)
+        result = run(reads, jnp.asarray(rng.integers(0, 3, n).astype(np.int32)), 6,
+                     quality=jnp.asarray(rng.integers(2, 41, (n, 3)).astype(np.float32)),
+                     read_weights=jnp.asarray(rng.random(n).astype(np.float32)))
+        covered = np.asarray(result.depth) > 0
+        assert np.all(np.asarray(result.distribution)[covered, base] == 1.0)

@@ -311,9 +311,8 @@ def test_region_figure_of_a_bam_window(bam_files):
     letters = "".join(t.get_text() for t in heatmap.child_axes[0].get_xticklabels())
     assert letters == reference[60:160]
     hom_alt = "ACGT".index(reference[120]) + 1
-    # Every read shows the alternate base (to float32 rounding: pileup's division is not
-    # always exact under XLA, 0.99999994 here).
-    assert image[hom_alt % 4, 120 - 60] == pytest.approx(1.0, abs=1e-6)
+    # Every read shows the alternate base: the column is exactly one-hot.
+    assert image[hom_alt % 4, 120 - 60] == 1.0
     het = image[:, 100 - 60]
     assert 0.2 < het["ACGT".index(reference[100])] < 0.8
     # Both SNVs are called and outlined; the truth VCF's records are starred.

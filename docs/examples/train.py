@@ -151,22 +151,14 @@ class Parameters(eqx.Module):
         )
 
 
-def filtered(quality_filter, reads, quality):
-    """`soft_quality_filter`, with the weights floored at 1e-12.
-
-    Why the floor: in float32 the gradient of the pileup's per-column normalisation overflows
-    to NaN once a column's weight drops below about 1e-19 (a Q10 base under a sharp filter at
-    Q28 gets 3e-20), which would end training. The floor changes no loss value visibly.
-    """
-    _, weights = softpile.soft_quality_filter(quality_filter, reads, quality)
-    return reads * jnp.maximum(weights, 1e-12)[..., None]
-
-
 def scores_of(params: Parameters, reads, quality, starts, reference):
     """One sample through the whole pipeline: filter -> pileup -> variant scores."""
     quality_filter, model = params.modules()
     piled = softpile.pileup(
-        filtered(quality_filter, reads, quality), starts, REFERENCE_LENGTH, quality=quality
+        softpile.soft_quality_filter(quality_filter, reads, quality)[0],
+        starts,
+        REFERENCE_LENGTH,
+        quality=quality,
     )
     return softpile.variant_scores(model, piled, reference)
 
@@ -285,7 +277,10 @@ FEATURES = 11
 def features_of(quality_filter, reads, quality, starts, reference):
     """One sample's pileup as conv-net input, cut into windows: (windows, FEATURES, WINDOW)."""
     piled = softpile.pileup(
-        filtered(quality_filter, reads, quality), starts, REFERENCE_LENGTH, quality=quality
+        softpile.soft_quality_filter(quality_filter, reads, quality)[0],
+        starts,
+        REFERENCE_LENGTH,
+        quality=quality,
     )
     columns = jnp.concatenate(
         [
