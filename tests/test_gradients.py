@@ -135,10 +135,15 @@ def test_gradients_finite_under_a_very_sharp_filter_in_float32():
             params = softpile.QualityFilter(threshold, jnp.float32(0.4))
             kept, _ = softpile.soft_quality_filter(params, reads, quality)
             piled = softpile.pileup(kept, jnp.array([0]), 4, quality=quality)
-            scores = softpile.variant_scores(softpile.VariantModel(jnp.float32(1e-3)), piled,
-                                             reference)
-            return (scores.posteriors.sum() + piled.log_likelihoods.sum()
-                    + jnp.sum(piled.distribution[:, 0]) + piled.mean_quality.sum())
+            scores = softpile.variant_scores(
+                softpile.VariantModel(jnp.float32(1e-3)), piled, reference
+            )
+            return (
+                scores.posteriors.sum()
+                + piled.log_likelihoods.sum()
+                + jnp.sum(piled.distribution[:, 0])
+                + piled.mean_quality.sum()
+            )
 
         for threshold in (20.0, 26.0, 28.0, 40.0):
             gradient = jax.grad(loss)(jnp.float32(threshold))

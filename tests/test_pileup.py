@@ -278,10 +278,15 @@ def test_unanimous_columns_are_exactly_one_hot_for_any_weights(maybe_jit, channe
     for _ in range(12):
         n = int(rng.integers(1, 64))
         base = int(rng.integers(0, 4))
-        reads = softpile.one_hot_reads(np.full((n, 3), base, np.int32), gaps=gaps,
-                                       n_channel=n_channel)
-        result = run(reads, jnp.asarray(rng.integers(0, 3, n).astype(np.int32)), 6,
-                     quality=jnp.asarray(rng.integers(2, 41, (n, 3)).astype(np.float32)),
-                     read_weights=jnp.asarray(rng.random(n).astype(np.float32)))
+        reads = softpile.one_hot_reads(
+            np.full((n, 3), base, np.int32), gaps=gaps, n_channel=n_channel
+        )
+        result = run(
+            reads,
+            jnp.asarray(rng.integers(0, 3, n).astype(np.int32)),
+            6,
+            quality=jnp.asarray(rng.integers(2, 41, (n, 3)).astype(np.float32)),
+            read_weights=jnp.asarray(rng.random(n).astype(np.float32)),
+        )
         covered = np.asarray(result.depth) > 0
         assert np.all(np.asarray(result.distribution)[covered, base] == 1.0)
