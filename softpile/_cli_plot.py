@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_path
+from .io._cli_options import add_filter_arguments, filter_options
 
 MAX_POSITIONS = 20_000
 """Longest region drawn: beyond it the columns are thinner than a pixel."""
@@ -42,27 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=20.0,
         help="outline sites whose QUAL is at least this (default 20)",
     )
-    parser.add_argument(
-        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
-    )
-    parser.add_argument(
-        "-Q",
-        "--min-BQ",
-        dest="min_baseq",
-        type=int,
-        default=13,
-        help="skip bases (and deletions) with quality below (default 13)",
-    )
-    parser.add_argument(
-        "--ff",
-        "--excl-flags",
-        dest="excl_flags",
-        default="UNMAP,SECONDARY,QCFAIL,DUP",
-        help="skip reads with any of these flags (default UNMAP,SECONDARY,QCFAIL,DUP)",
-    )
-    parser.add_argument(
-        "-A", "--count-orphans", action="store_true", help="keep paired reads not in proper pairs"
-    )
+    add_filter_arguments(parser)
     parser.add_argument("--dpi", type=int, default=100, help="resolution of a PNG (default 100)")
     parser.add_argument("--title", help="figure title (default: file name and region)")
 
@@ -84,10 +65,7 @@ def run(args: argparse.Namespace) -> int:
         truth=args.truth,
         min_qual=args.min_qual,
         title=args.title,
-        min_mapq=args.min_mapq,
-        min_baseq=args.min_baseq,
-        excl_flags=args.excl_flags,
-        count_orphans=args.count_orphans,
+        **filter_options(args),
     )
     with atomic_path(output) as temporary:
         figure.savefig(temporary, format=file_format, dpi=args.dpi)

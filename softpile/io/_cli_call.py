@@ -6,7 +6,7 @@ import shlex
 import sys
 
 from ..cli import CommandError
-from ._engine import DEFAULT_EXCLUDED
+from ._cli_options import add_filter_arguments, filter_options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,41 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--params",
         help="trained QualityFilter and/or VariantModel saved with eqx.tree_serialise_leaves",
     )
-    parser.add_argument(
-        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
-    )
-    parser.add_argument(
-        "-Q",
-        "--min-BQ",
-        dest="min_baseq",
-        type=int,
-        default=0,
-        help="skip bases (and deletions) with quality below (default 0: the model weighs "
-        "bases by quality; samtools/bcftools use 13)",
-    )
-    parser.add_argument(
-        "--ff",
-        "--excl-flags",
-        dest="excl_flags",
-        default=DEFAULT_EXCLUDED,
-        help=f"skip reads with any of these flags (default {DEFAULT_EXCLUDED})",
-    )
-    parser.add_argument(
-        "-A", "--count-orphans", action="store_true", help="keep paired reads not in proper pairs"
-    )
-    parser.add_argument(
-        "-x",
-        "--ignore-overlaps-removal",
-        dest="overlap_removal",
-        action="store_false",
-        help="do not adjust qualities where mates overlap",
-    )
-    parser.add_argument(
-        "-d",
-        "--max-depth",
-        type=int,
-        default=8000,
-        help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
+    add_filter_arguments(
+        parser,
+        min_baseq=0,
+        min_baseq_note=": the model weighs bases by quality; samtools/bcftools use 13",
     )
     parser.add_argument(
         "--window-size", type=int, default=None, help="positions per window (default 50000)"
@@ -107,13 +76,8 @@ def run(args: argparse.Namespace) -> int:
         window_size=window_size,
         variant_model=variant_model,
         quality_filter=quality_filter,
-        min_mapq=args.min_mapq,
-        min_baseq=args.min_baseq,
-        excl_flags=args.excl_flags,
-        count_orphans=args.count_orphans,
-        overlap_removal=args.overlap_removal,
-        max_depth=args.max_depth,
         progress=bar.advance,
+        **filter_options(args),
     )
     records = (record for window in windows for record in window.records)
     write_vcf(

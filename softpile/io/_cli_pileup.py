@@ -5,7 +5,8 @@ import itertools
 import sys
 
 from .._files import atomic_path
-from ._engine import DEFAULT_EXCLUDED, DEFAULT_WINDOW, Filters
+from ._cli_options import add_filter_arguments, filter_options
+from ._engine import DEFAULT_WINDOW, Filters
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,41 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-a", dest="all_positions", action="store_true", help="print positions with depth 0 too"
     )
-    parser.add_argument(
-        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
-    )
-    parser.add_argument(
-        "-Q",
-        "--min-BQ",
-        dest="min_baseq",
-        type=int,
-        default=13,
-        help="skip bases (and deletions) with quality below (default 13)",
-    )
-    parser.add_argument(
-        "--ff",
-        "--excl-flags",
-        dest="excl_flags",
-        default=DEFAULT_EXCLUDED,
-        help=f"skip reads with any of these flags (default {DEFAULT_EXCLUDED})",
-    )
-    parser.add_argument(
-        "-A", "--count-orphans", action="store_true", help="keep paired reads not in proper pairs"
-    )
-    parser.add_argument(
-        "-x",
-        "--ignore-overlaps-removal",
-        dest="overlap_removal",
-        action="store_false",
-        help="do not adjust qualities where mates overlap",
-    )
-    parser.add_argument(
-        "-d",
-        "--max-depth",
-        type=int,
-        default=8000,
-        help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
-    )
+    add_filter_arguments(parser)
     parser.add_argument(
         "--window-size",
         type=int,
@@ -78,14 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.window_size < 1:
         raise ValueError(f"--window-size must be >= 1, got {args.window_size}.")
-    filters = Filters(
-        min_mapq=args.min_mapq,
-        min_baseq=args.min_baseq,
-        excl_flags=args.excl_flags,
-        count_orphans=args.count_orphans,
-        overlap_removal=args.overlap_removal,
-        max_depth=args.max_depth,
-    )
+    filters = Filters(**filter_options(args))
     windows = count_windows(
         args.bam,
         args.reference,

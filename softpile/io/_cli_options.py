@@ -1,0 +1,60 @@
+"""Read-filter options shared by `softpile pileup`, `call` and `plot` (samtools' names)."""
+
+import argparse
+
+from ._engine import DEFAULT_EXCLUDED
+
+FILTER_NAMES = (
+    "min_mapq",
+    "min_baseq",
+    "excl_flags",
+    "count_orphans",
+    "overlap_removal",
+    "max_depth",
+)
+
+
+def add_filter_arguments(
+    parser: argparse.ArgumentParser, *, min_baseq: int = 13, min_baseq_note: str = ""
+) -> None:
+    """Add samtools mpileup's read and base filters (`-q -Q --ff -A -x -d`) to `parser`."""
+    parser.add_argument(
+        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
+    )
+    parser.add_argument(
+        "-Q",
+        "--min-BQ",
+        dest="min_baseq",
+        type=int,
+        default=min_baseq,
+        help=f"skip bases (and deletions) with quality below (default {min_baseq}{min_baseq_note})",
+    )
+    parser.add_argument(
+        "--ff",
+        "--excl-flags",
+        dest="excl_flags",
+        default=DEFAULT_EXCLUDED,
+        help=f"skip reads with any of these flags (default {DEFAULT_EXCLUDED})",
+    )
+    parser.add_argument(
+        "-A", "--count-orphans", action="store_true", help="keep paired reads not in proper pairs"
+    )
+    parser.add_argument(
+        "-x",
+        "--ignore-overlaps-removal",
+        dest="overlap_removal",
+        action="store_false",
+        help="do not adjust qualities where mates overlap",
+    )
+    parser.add_argument(
+        "-d",
+        "--max-depth",
+        type=int,
+        default=8000,
+        help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
+    )
+
+
+def filter_options(args: argparse.Namespace) -> dict:
+    """The filters parsed by `add_filter_arguments`, as keyword arguments."""
+    return {name: getattr(args, name) for name in FILTER_NAMES}
