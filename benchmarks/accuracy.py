@@ -49,7 +49,7 @@ def main() -> int:
     rows, calibration = [], {}
     labels = (
         "softpile (PASS)",
-        "softpile QUAL>=10",
+        "softpile QUAL>=20",
         "softpile (all records)",
         "bcftools (all)",
         "bcftools QUAL>=20",
@@ -89,7 +89,7 @@ def main() -> int:
                 )
             pooled = {
                 "softpile (PASS)": [c for c in all_calls["softpile"] if c["pass"]],
-                "softpile QUAL>=10": [c for c in all_calls["softpile"] if c["qual"] >= 10],
+                "softpile QUAL>=20": [c for c in all_calls["softpile"] if c["qual"] >= 20],
                 "softpile (all records)": all_calls["softpile"],
                 "bcftools (all)": all_calls["bcftools"],
                 "bcftools QUAL>=20": [c for c in all_calls["bcftools"] if c["qual"] >= 20],

@@ -40,8 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-qual",
         type=float,
-        default=20.0,
-        help="outline sites whose QUAL is at least this (default 20)",
+        default=10.0,
+        help="outline sites whose QUAL is at least this (default 10, as softpile call)",
     )
     add_filter_arguments(parser)
     parser.add_argument("--dpi", type=int, default=100, help="resolution of a PNG (default 100)")
@@ -79,7 +79,7 @@ def region_figure(
     region,
     *,
     truth=None,
-    min_qual: float = 20.0,
+    min_qual: float = 10.0,
     title: str | None = None,
     **filters,
 ):

@@ -320,7 +320,7 @@ def test_region_figure_of_a_bam_window(bam_files):
     assert [bar.get_x() + 0.5 for bar in marks] == [101, 121]
     np.testing.assert_array_equal(collection(track, "true variant")[:, 0], [101, 121])
     assert heatmap.get_xlim() == (60.5, 160.5)
-    assert "2 site(s) with QUAL >= 20" in summary and "2 truth variant(s)" in summary
+    assert "2 site(s) with QUAL >= 10" in summary and "2 truth variant(s)" in summary
 
 
 def test_softpile_plot_command(bam_files, tmp_path, capsys):

@@ -39,7 +39,7 @@ SNV_RATE = 0.005
 HOTSPOT_RATE = 0.01  # share of positions with a systematic error
 UNRELIABLE_BELOW = 28  # bases reported below this Phred quality are unreliable at hotspots
 HOTSPOT_ERROR = 0.6  # chance that such a base reads the hotspot's wrong base
-MIN_QUAL = 20.0  # a variant is called where QUAL >= 20 (the default --min-qual of softpile call)
+MIN_QUAL = 20.0  # a variant is called where QUAL >= 20 (a strict threshold: P(variant) >= 0.99)
 WINDOW = 50  # positions per conv-net window
 VARIANT_WEIGHT = 20.0  # class weight of het and hom-alt sites in the conv net's loss
 

@@ -25,8 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-qual",
         type=float,
-        default=20.0,
-        help="records with QUAL below get the LowQual filter (default 20)",
+        default=10.0,
+        help="records with QUAL below get the LowQual filter (default 10: P(variant) < 0.9)",
     )
     parser.add_argument(
         "--params",

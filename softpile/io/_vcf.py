@@ -20,7 +20,7 @@ def write_vcf(
     *,
     contigs: Sequence[tuple[str, int]],
     samples: Sequence[str],
-    min_quality: float | int = 20.0,
+    min_quality: float | int = 10.0,
     reference: str | os.PathLike | None = None,
     command_line: str | None = None,
 ) -> Path:
