@@ -45,6 +45,8 @@ _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
 _INSERTION_OR_PAD = np.array([0, 1, 0, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
 # The same as a tuple, for per-operation Python code (NumPy scalar indexing is slow there).
 _BASE_OP = tuple(bool(value) for value in _IS_BASE)
+_REFERENCE_OP = tuple(bool(value) for value in _CONSUMES_REFERENCE)
+_QUERY_OP = tuple(bool(value) for value in _CONSUMES_QUERY)
 
 # Read letters -> codes: A C G T (either case) are bases, everything else (N, IUPAC, '=') is N.
 _LETTER_CODES = np.full(256, N, dtype=np.int8)
@@ -280,18 +282,19 @@ class ContigReads:
                 self._mates[read.name] = read
             return
         del self._mates[read.name]
+        if not mate.sequence or not read.sequence:
+            return  # SEQ '*': no bases to compare
         pending = self._pending_reads
         if pending and (id(mate) in pending or id(read) in pending):
             self._flush()  # keep htslib's order when a read takes part twice
-        if mate.clip >= 0 and read.clip >= 0 and mate.sequence and read.sequence:
-            # One aligned block each (the common case): batched, applied before any use.
-            overlap = min(mate.end, read.end) - read.start
-            if overlap > 0:
-                self._pending.append((mate, read, overlap, previous))
-                pending.add(id(mate))
-                pending.add(id(read))
-        else:
-            adjust_overlap(mate, read, previous)
+        segments = _overlap_segments(mate, read)
+        if segments is None:
+            adjust_gapped_overlap(mate, read, previous)
+        elif segments:
+            # Batched (the common case), applied before any use of the qualities.
+            self._pending.append((mate, read, segments, previous))
+            pending.add(id(mate))
+            pending.add(id(read))
 
     def _flush(self) -> None:
         if self._pending:
@@ -333,108 +336,81 @@ class ContigReads:
         return reads
 
 
-def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reference positions and query indices of the read's M/=/X bases, and for each of them
-    whether its CIGAR operation comes straight after a deletion (`D`)."""
-    ops = np.array(read.cigar, dtype=np.int64).reshape(-1, 2)
-    op, length = ops[:, 0], ops[:, 1]
-    reference = np.where(_CONSUMES_REFERENCE[op], length, 0)
-    query = np.where(_CONSUMES_QUERY[op], length, 0)
-    reference_offset = np.cumsum(reference) - reference
-    query_offset = np.cumsum(query) - query
-    after_deletion = np.zeros(op.size, dtype=bool)
-    after_deletion[1:] = op[:-1] == _DEL
-    bases = np.where(_IS_BASE[op], length, 0)
-    which = np.repeat(np.arange(op.size), bases)
-    within = np.arange(which.size) - np.repeat(np.cumsum(bases) - bases, bases)
-    return (
-        read.start + reference_offset[which] + within,
-        query_offset[which] + within,
-        after_deletion[which],
-    )
+def _aligned_blocks(read: Read) -> list[tuple[int, int, int]]:
+    """`(reference start, query start, length)` of each non-empty M/=/X operation."""
+    blocks = []
+    reference, query = read.start, 0
+    for op, length in read.cigar:
+        if _BASE_OP[op] and length:
+            blocks.append((reference, query, length))
+        if _REFERENCE_OP[op]:
+            reference += length
+        if _QUERY_OP[op]:
+            query += length
+    return blocks
 
 
-def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
-    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24).
-
-    Where both mates have an aligned base: the same base -> one mate gets the sum of both
-    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
-    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
-    0 of the hash of the read name. With deletions or reference skips in either mate the
-    rules of `_merge_gapped_overlap` apply; without them it is a plain intersection.
-    """
-    if len(first.sequence) == 0 or len(second.sequence) == 0:
-        return
-    first_keeps = name_hash_bit(first.name) == 1
-    first_quality = first.qualities().astype(np.int64)
-    second_quality = second.qualities().astype(np.int64)
+def _overlap_segments(first: Read, second: Read) -> list[tuple[int, int, int]] | None:
+    """Where both mates have an aligned base at the same position, as runs `(first's query
+    index, second's query index, length)`; None when a mate has a deletion or reference skip
+    (those pairs follow `adjust_gapped_overlap`)."""
     if first.clip >= 0 and second.clip >= 0:
         # One aligned block each: the overlap is one contiguous slice of both reads.
         overlap = min(first.end, second.end) - second.start
         if overlap <= 0:
-            return
-        first_from = first.clip + second.start - first.start
-        first_query = slice(first_from, first_from + overlap)
-        second_query = slice(second.clip, second.clip + overlap)
-    elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
-        first_list, second_list = first_quality.tolist(), second_quality.tolist()
-        _merge_gapped_overlap(first, second, first_list, second_list, first_keeps)
-        _store(first, second, first_list, second_list, reported_before)
-        return
-    else:
-        first_positions, first_query, _ = _aligned_bases(first)
-        second_positions, second_query, _ = _aligned_bases(second)
-        _, first_index, second_index = np.intersect1d(
-            first_positions, second_positions, assume_unique=True, return_indices=True
-        )
-        if first_index.size == 0:
-            return
-        first_query, second_query = first_query[first_index], second_query[second_index]
-    first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
-    second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
-    qa = first_quality[first_query]
-    qb = second_quality[second_query]
-    same = first_bases == second_bases
-    summed = np.minimum(qa + qb, 200)
-    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
-    qa_scaled = (0.8 * qa).astype(np.int64)
-    qb_scaled = (0.8 * qb).astype(np.int64)
-    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    first_quality[first_query] = np.where(
-        same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0)
-    )
-    second_quality[second_query] = np.where(
-        same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled)
-    )
-    _store(first, second, first_quality, second_quality, reported_before)
+            return []
+        return [(first.clip + second.start - first.start, second.clip, overlap)]
+    for op, _ in first.cigar + second.cigar:
+        if op == _DEL or op == _SKIP:
+            return None
+    first_blocks, second_blocks = _aligned_blocks(first), _aligned_blocks(second)
+    segments = []
+    i = j = 0
+    while i < len(first_blocks) and j < len(second_blocks):
+        first_at, first_query, first_length = first_blocks[i]
+        second_at, second_query, second_length = second_blocks[j]
+        low = max(first_at, second_at)
+        high = min(first_at + first_length, second_at + second_length)
+        if low < high:
+            segments.append(
+                (first_query + low - first_at, second_query + low - second_at, high - low)
+            )
+        if first_at + first_length < second_at + second_length:
+            i += 1
+        else:
+            j += 1
+    return segments
 
 
 def adjust_overlaps(pairs: list) -> None:
-    """`adjust_overlap` for many one-block pairs `(first, second, overlap, reported_before)` at
-    once (no read appears twice): the overlap of each pair is one contiguous slice of both."""
-    first_from = [first.clip + second.start - first.start for first, second, _, _ in pairs]
-    lengths = np.fromiter((overlap for _, _, overlap, _ in pairs), np.int64, len(pairs))
+    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24) for
+    many pairs `(first, second, segments, reported_before)` at once (no read appears twice),
+    where `segments` are the pair's `_overlap_segments`.
+
+    Where both mates have an aligned base: the same base -> one mate gets the sum of both
+    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
+    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
+    0 of the hash of the read name. Pairs with deletions or reference skips follow the rules
+    of `_merge_gapped_overlap` instead.
+    """
     first_qualities = [first.qualities() for first, _, _, _ in pairs]
     second_qualities = [second.qualities() for _, second, _, _ in pairs]
-    qa = np.concatenate(
-        [q[f : f + n] for q, f, n in zip(first_qualities, first_from, lengths.tolist())]
-    ).astype(np.int64)
-    qb = np.concatenate(
-        [q[s.clip : s.clip + n] for q, (_, s, n, _) in zip(second_qualities, pairs)]
-    ).astype(np.int64)
-    first_bases = "".join(
-        first.sequence[f : f + n] for (first, _, n, _), f in zip(pairs, first_from)
+    qa_parts, qb_parts, first_letters, second_letters, keeps, lengths = [], [], [], [], [], []
+    for (first, second, segments, _), q1, q2 in zip(pairs, first_qualities, second_qualities):
+        keep = name_hash_bit(first.name) == 1
+        for f, s, n in segments:
+            qa_parts.append(q1[f : f + n])
+            qb_parts.append(q2[s : s + n])
+            first_letters.append(first.sequence[f : f + n])
+            second_letters.append(second.sequence[s : s + n])
+            keeps.append(keep)
+            lengths.append(n)
+    qa = np.concatenate(qa_parts).astype(np.int64)
+    qb = np.concatenate(qb_parts).astype(np.int64)
+    same = np.frombuffer("".join(first_letters).encode(), np.uint8) == np.frombuffer(
+        "".join(second_letters).encode(), np.uint8
     )
-    second_bases = "".join(
-        second.sequence[second.clip : second.clip + n] for _, second, n, _ in pairs
-    )
-    same = np.frombuffer(first_bases.encode(), np.uint8) == np.frombuffer(
-        second_bases.encode(), np.uint8
-    )
-    first_keeps = np.repeat(
-        np.fromiter((name_hash_bit(first.name) == 1 for first, _, _, _ in pairs), bool, len(pairs)),
-        lengths,
-    )
+    first_keeps = np.repeat(np.array(keeps, dtype=bool), lengths)
     summed = np.minimum(qa + qb, 200)
     # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
     qa_scaled = (0.8 * qa).astype(np.int64)
@@ -443,24 +419,28 @@ def adjust_overlaps(pairs: list) -> None:
     new_a = np.where(same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0))
     new_b = np.where(same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled))
     new_a, new_b = new_a.astype(np.uint8), new_b.astype(np.uint8)
-    ends = np.cumsum(lengths).tolist()
     begin = 0
-    for (first, second, n, reported_before), f, q1, q2, stop in zip(
-        pairs, first_from, first_qualities, second_qualities, ends
+    for (first, second, segments, reported_before), q1, q2 in zip(
+        pairs, first_qualities, second_qualities
     ):
         updated_first = q1.copy()
-        updated_first[f : f + n] = new_a[begin:stop]
         updated_second = q2.copy()
-        updated_second[second.clip : second.clip + n] = new_b[begin:stop]
+        for f, s, n in segments:
+            updated_first[f : f + n] = new_a[begin : begin + n]
+            updated_second[s : s + n] = new_b[begin : begin + n]
+            begin += n
         if first.original_quality is None:
             first.original_quality = q1.copy()
             first.tweaked_from = reported_before
         first.quality = updated_first
         second.quality = updated_second
-        begin = stop
 
 
-def _store(first: Read, second: Read, first_quality, second_quality, reported_before) -> None:
+def adjust_gapped_overlap(first: Read, second: Read, reported_before: int) -> None:
+    """The overlap adjustment of mates with deletions or reference skips, applied at once."""
+    first_quality = first.qualities().tolist()
+    second_quality = second.qualities().tolist()
+    _merge_gapped_overlap(first, second, first_quality, second_quality)
     if first.original_quality is None:
         first.original_quality = first.qualities().copy()
         first.tweaked_from = reported_before
@@ -468,8 +448,31 @@ def _store(first: Read, second: Read, first_quality, second_quality, reported_be
     second.quality = np.asarray(second_quality, dtype=np.uint8)
 
 
+def _aligned_bases(read: Read) -> tuple[list[int], list[int], list[bool], list[int]]:
+    """For each of the read's M/=/X bases: its reference position, its query index, whether
+    its CIGAR operation comes straight after a deletion (`D`), and the index (in these lists)
+    one past the last base of its operation."""
+    positions: list[int] = []
+    queries: list[int] = []
+    after_deletion: list[bool] = []
+    block_ends: list[int] = []
+    reference, query, previous = read.start, 0, -1
+    for op, length in read.cigar:
+        if _BASE_OP[op]:
+            positions.extend(range(reference, reference + length))
+            queries.extend(range(query, query + length))
+            after_deletion.extend([previous == _DEL] * length)
+            block_ends.extend([len(positions)] * length)
+        if _REFERENCE_OP[op]:
+            reference += length
+        if _QUERY_OP[op]:
+            query += length
+        previous = op
+    return positions, queries, after_deletion, block_ends
+
+
 def _merge_gapped_overlap(
-    first: Read, second: Read, first_quality: list, second_quality: list, first_keeps: bool
+    first: Read, second: Read, first_quality: list, second_quality: list
 ) -> None:
     """Overlapping mates with gaps: reproduces the qualities samtools 1.24 reports for them.
 
@@ -479,11 +482,11 @@ def _merge_gapped_overlap(
     index each: a step takes each mate's next base at or beyond the `frontier`, moves the
     frontier to one past the farther of the two, and stops the merge when a mate has none:
 
-    - same position: `_resolve_pair`;
+    - same position: the two bases are resolved with the `adjust_overlaps` rules;
     - the first mate's base is nearer and the second's is flagged: the first mate's bases
       from there up to (not including) its first base at or beyond the second's position
-      are penalised, then `_resolve_pair` takes the two bases reached, even when their
-      positions still differ;
+      are penalised, then the two bases reached are resolved, even when their positions
+      still differ;
     - otherwise, if the first mate's base is flagged: the same with the roles swapped, but
       always at least one base, so that when the second mate's base is the farther one
       that single base is penalised and the pair resolved is the first mate's base with
@@ -492,21 +495,30 @@ def _merge_gapped_overlap(
       the deletion and the base): both bases are left as they are.
 
     Penalised means 80% (rounded down) for the mate the name hash favours, 0 for the other.
+    A base beyond the stored sequence (a CIGAR longer than SEQ) ends the merge when resolved.
     """
-    first_positions, first_query, first_after_deletion = _aligned_bases(first)
-    in_overlap = first_positions >= second.start
-    first_positions = first_positions[in_overlap].tolist()
-    first_query = first_query[in_overlap].tolist()
-    first_after_deletion = first_after_deletion[in_overlap].tolist()
-    second_positions, second_query, second_after_deletion = (
-        values.tolist() for values in _aligned_bases(second)
-    )
+    first_keeps = name_hash_bit(first.name) == 1
+    first_positions, first_query, first_after_deletion, first_block_end = _aligned_bases(first)
+    second_positions, second_query, second_after_deletion, second_block_end = _aligned_bases(second)
     first_count, second_count = len(first_positions), len(second_positions)
     first_length, second_length = len(first_quality), len(second_quality)
 
     def penalise(quality: list, index: int, favoured: bool) -> None:
         if index < len(quality):
             quality[index] = int(0.8 * quality[index]) if favoured else 0
+
+    def resolve(first_index: int, second_index: int, count: int) -> None:
+        for offset in range(count):
+            i, j = first_index + offset, second_index + offset
+            a, b = first_quality[i], second_quality[j]
+            if first.sequence[i] == second.sequence[j]:
+                total = min(a + b, 200)
+                first_quality[i], second_quality[j] = (total, 0) if first_keeps else (0, total)
+            elif a > b or (a == b and first_keeps):
+                # C's `0.8 * q` truncated to an integer: the same IEEE doubles in Python.
+                first_quality[i], second_quality[j] = int(0.8 * a), 0
+            else:
+                first_quality[i], second_quality[j] = 0, int(0.8 * b)
 
     # Each mate's current base: an index into its aligned-base lists.
     first_current = second_current = 0
@@ -517,6 +529,22 @@ def _merge_gapped_overlap(
         if first_current == first_count or second_current == second_count:
             return
         first_at, second_at = first_positions[first_current], second_positions[second_current]
+        if first_at == second_at:
+            # Same position: so are the next bases, up to the end of either operation; those
+            # steps are taken at once.
+            run = min(
+                first_block_end[first_current] - first_current,
+                second_block_end[second_current] - second_current,
+            )
+            first_index, second_index = first_query[first_current], second_query[second_current]
+            stored = min(first_length - first_index, second_length - second_index)
+            resolve(first_index, second_index, min(run, stored))
+            if stored < run:
+                return  # a CIGAR longer than the stored bases ends the merge
+            frontier = first_at + run
+            first_current += run
+            second_current += run
+            continue
         frontier = max(first_at, second_at) + 1
         if first_at < second_at and second_after_deletion[second_current]:
             # The first mate's bases facing the second's deletion.
@@ -528,7 +556,7 @@ def _merge_gapped_overlap(
             if gap_end >= first_count:
                 return
             first_current = gap_end
-        elif first_at != second_at and first_after_deletion[first_current]:
+        elif first_after_deletion[first_current]:
             # The second mate's bases facing the first's deletion.
             gap_end = max(
                 bisect.bisect_left(second_positions, first_at, second_current), second_current + 1
@@ -538,40 +566,12 @@ def _merge_gapped_overlap(
             if gap_end >= second_count:
                 return
             second_current = gap_end
-        elif first_at != second_at:
+        else:
             continue
         first_index, second_index = first_query[first_current], second_query[second_current]
         if first_index >= first_length or second_index >= second_length:
             return  # a CIGAR longer than the stored bases ends the merge
-        _resolve_pair(
-            first_quality,
-            second_quality,
-            first_index,
-            second_index,
-            first.sequence[first_index] == second.sequence[second_index],
-            first_keeps,
-        )
-
-
-def _resolve_pair(
-    first_quality: list,
-    second_quality: list,
-    first_index: int,
-    second_index: int,
-    same_base: bool,
-    first_keeps: bool,
-) -> None:
-    """One base of each mate taken as the same column: the `adjust_overlap` rules."""
-    first_value, second_value = first_quality[first_index], second_quality[second_index]
-    if same_base:
-        total = min(first_value + second_value, 200)
-        first_quality[first_index] = total if first_keeps else 0
-        second_quality[second_index] = 0 if first_keeps else total
-        return
-    first_wins = first_value > second_value or (first_value == second_value and first_keeps)
-    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in Python.
-    first_quality[first_index] = int(0.8 * first_value) if first_wins else 0
-    second_quality[second_index] = 0 if first_wins else int(0.8 * second_value)
+        resolve(first_index, second_index, 1)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
