@@ -1,9 +1,10 @@
 """The exact count table (`softpile pileup`): samtools' counts as TSV, computed by `pileup`."""
 
+import functools
 import os
 from collections.abc import Iterator
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
 from ._engine import DEFAULT_WINDOW, ContigReads, Filters, project
@@ -54,21 +55,20 @@ def count_windows(
                     )
                     columns = _bucket(projection.codes.shape[1])
                     positions = min(_bucket(length), _bucket(window_size))
-                    dtype = jnp.zeros((), float).dtype
                     offsets = projection.starts - window_start
-                    result = None
-                    # Fixed-size chunks of reads: one compiled shape, sums added on device.
+                    result = _zero_counts(positions, columns)
+                    # Fixed-size chunks of reads: one compiled shape, sums kept on device.
+                    # NumPy arrays go to the compiled function as they are (no conversions
+                    # to compile).
                     for first in range(0, len(reads), CHUNK):
                         rows = slice(first, first + CHUNK)
-                        part = _exact_counts(
-                            jnp.asarray(_pad(projection.codes[rows], (CHUNK, columns), -1)),
-                            jnp.asarray(_pad(offsets[rows], (CHUNK,), 0)),
-                            jnp.asarray(
-                                _pad(projection.insertions[rows], (CHUNK, columns), 0), dtype
-                            ),
+                        result = _add_exact_counts(
+                            result,
+                            _pad(projection.codes[rows], (CHUNK, columns), -1),
+                            _pad(offsets[rows], (CHUNK,), 0),
+                            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(_FLOAT),
                             reference_length=positions,
                         )
-                        result = part if result is None else tuple(map(jnp.add, result, part))
                 else:
                     result = None
                 if pending is not None:
@@ -79,6 +79,29 @@ def count_windows(
             yield _finish(*pending)
             bar.advance(pending[3])
         bar.close()
+
+
+_FLOAT = jax.dtypes.canonicalize_dtype(float)
+"""JAX's default float (float32 unless x64 is enabled)."""
+
+
+@functools.partial(jax.jit, static_argnames=("reference_length",))
+def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
+    """`totals` plus the `_exact_counts` of one chunk of reads: one compiled function."""
+    part = _exact_counts(codes, starts, insertions, reference_length=reference_length)
+    return tuple(total + value for total, value in zip(totals, part))
+
+
+@functools.lru_cache(maxsize=8)
+def _zero_counts(reference_length, columns):
+    """Zero `_exact_counts` results (NumPy, never written to) to start a window's sums."""
+    shapes = jax.eval_shape(
+        functools.partial(_exact_counts, reference_length=reference_length),
+        jax.ShapeDtypeStruct((CHUNK, columns), np.int8),
+        jax.ShapeDtypeStruct((CHUNK,), np.int64),
+        jax.ShapeDtypeStruct((CHUNK, columns), _FLOAT),
+    )
+    return tuple(np.zeros(shape.shape, shape.dtype) for shape in shapes)
 
 
 def _finish(contig, start, letters, length, result):
