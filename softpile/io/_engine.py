@@ -600,6 +600,7 @@ def project(
     min_baseq: int,
     *,
     sequences: bool = True,
+    qualities: bool = True,
 ) -> Projection:
     """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
 
@@ -607,7 +608,9 @@ def project(
     the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
     base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
     Reads with one aligned block (`[S]M[S]`, most short reads) take a dense fast path; the
-    others go through the general per-operation projection.
+    others go through the general per-operation projection. Without `sequences` the inserted
+    bases are not collected; without `qualities` the `quality` array is all zeros (the count
+    table needs neither).
     """
     count = len(reads)
     clips = np.fromiter((read.clip for read in reads), dtype=np.int64, count=count)
@@ -624,36 +627,48 @@ def project(
     row_starts = np.maximum(read_starts, start)
     row_lengths = np.maximum(np.minimum(read_ends, end) - row_starts, 0)
     width = max(int(row_lengths.max()), 1)
-    codes = np.full((count, width), PAD, dtype=np.int8)
-    quality = np.zeros((count, width), dtype=np.float32)
-    insertions = np.zeros((count, width), dtype=np.float32)
-    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
 
+    # The one-block reads: row `n` is a slice of the read's bases, so each row is copied from
+    # one long array of all their bases (with `width` padding entries after it, so every
+    # slice stays inside), then cut at the row's end and at the end of the stored bases.
     chosen = [reads[i] for i in simple]
     lengths = np.fromiter((len(read.sequence) for read in chosen), np.int64, simple.size)
-    offsets = _exclusive_cumsum(lengths)
     letters = np.frombuffer("".join(read.sequence for read in chosen).encode("ascii"), np.uint8)
-    base_codes = np.append(_LETTER_CODES[letters], np.int8(N))
-    qualities = np.append(
-        np.frombuffer(
-            b"".join(
-                read.quality if read.quality is not None else b"\xff" * len(read.sequence)
-                for read in chosen
-            ),
-            dtype=np.uint8,
+    base_quality = np.frombuffer(
+        b"".join(
+            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+            for read in chosen
         ),
-        np.uint8(0),
+        dtype=np.uint8,
     )
-    # Query index of each row's first column; beyond the sequence (SEQ '*') reads N, Q0.
+    padding = np.full(width, PAD, dtype=np.int8)
+    base_codes = np.concatenate(
+        [np.where(base_quality >= min_baseq, _LETTER_CODES[letters], np.int8(PAD)), padding]
+    )
     first = clips[simple] + row_starts[simple] - read_starts[simple]
+    slice_starts = np.minimum(_exclusive_cumsum(lengths) + first, letters.size)
+    rows = np.lib.stride_tricks.sliding_window_view(base_codes, width)[slice_starts]
     columns = np.arange(width)
-    query = first[:, None] + columns[None, :]
-    valid = columns[None, :] < row_lengths[simple, None]
-    flat = np.where(valid & (query < lengths[:, None]), offsets[:, None] + query, letters.size)
-    base_quality = qualities[flat]
-    keep = valid & (base_quality >= min_baseq)
-    codes[simple] = np.where(keep, base_codes[flat], np.int8(PAD))
-    quality[simple] = np.where(keep, base_quality, 0)
+    row_end = row_lengths[simple, None]
+    stored_end = np.minimum(np.maximum(lengths - first, 0)[:, None], row_end)
+    # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
+    beyond = np.int8(N) if min_baseq <= 0 else np.int8(PAD)
+    simple_codes = np.where(
+        columns < stored_end, rows, np.where(columns < row_end, beyond, np.int8(PAD))
+    )
+    if simple.size == count:
+        codes = simple_codes
+    else:
+        codes = np.full((count, width), PAD, dtype=np.int8)
+        codes[simple] = simple_codes
+    quality = np.zeros((count, width), dtype=np.float32)
+    if qualities:
+        padded = np.concatenate([base_quality, np.zeros(width, np.uint8)])
+        rows = np.lib.stride_tricks.sliding_window_view(padded, width)[slice_starts]
+        keep = (columns < stored_end) & (rows >= min_baseq)
+        quality[simple] = np.where(keep, rows, 0)
+    insertions = np.zeros((count, width), dtype=np.float32)
+    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
     if simple.size < count:
         general_width = projection.codes.shape[1]
         codes[general, :general_width] = projection.codes

@@ -51,7 +51,12 @@ def count_windows(
                 letters = inputs.sequence(contig, window_start, window_end)
                 if reads:
                     projection = project(
-                        reads, window_start, window_end, filters.min_baseq, sequences=False
+                        reads,
+                        window_start,
+                        window_end,
+                        filters.min_baseq,
+                        sequences=False,
+                        qualities=False,
                     )
                     columns = _bucket(projection.codes.shape[1])
                     positions = min(_bucket(length), _bucket(window_size))
