@@ -393,47 +393,57 @@ def adjust_overlaps(pairs: list) -> None:
     0 of the hash of the read name. Pairs with deletions or reference skips follow the rules
     of `_merge_gapped_overlap` instead.
     """
-    first_qualities = [first.qualities() for first, _, _, _ in pairs]
-    second_qualities = [second.qualities() for _, second, _, _ in pairs]
-    qa_parts, qb_parts, first_letters, second_letters, keeps, lengths = [], [], [], [], [], []
-    for (first, second, segments, _), q1, q2 in zip(pairs, first_qualities, second_qualities):
-        keep = name_hash_bit(first.name) == 1
-        for f, s, n in segments:
-            qa_parts.append(q1[f : f + n])
-            qb_parts.append(q2[s : s + n])
-            first_letters.append(first.sequence[f : f + n])
-            second_letters.append(second.sequence[s : s + n])
-            keeps.append(keep)
-            lengths.append(n)
-    qa = np.concatenate(qa_parts).astype(np.int64)
-    qb = np.concatenate(qb_parts).astype(np.int64)
-    same = np.frombuffer("".join(first_letters).encode(), np.uint8) == np.frombuffer(
-        "".join(second_letters).encode(), np.uint8
+    # Both mates of every pair side by side in one array of qualities and one of letters.
+    mates = [read for first, second, _, _ in pairs for read in (first, second)]
+    lengths = [len(read.sequence) for read in mates]
+    offsets = np.cumsum([0] + lengths).tolist()
+    before = np.frombuffer(
+        b"".join(
+            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+            for read in mates
+        ),
+        dtype=np.uint8,
     )
-    first_keeps = np.repeat(np.array(keeps, dtype=bool), lengths)
+    letters = np.frombuffer("".join(read.sequence for read in mates).encode(), dtype=np.uint8)
+    first_from, second_from, run_lengths, keeps = [], [], [], []
+    for pair, (first, _, segments, _) in enumerate(pairs):
+        keep = name_hash_bit(first.name) == 1
+        first_offset, second_offset = offsets[2 * pair], offsets[2 * pair + 1]
+        first_length, second_length = lengths[2 * pair], lengths[2 * pair + 1]
+        for f, s, n in segments:
+            first_from.append(first_offset + f)
+            second_from.append(second_offset + s)
+            # Never past the stored bases (a CIGAR longer than SEQ).
+            run_lengths.append(max(min(n, first_length - f, second_length - s), 0))
+            keeps.append(keep)
+    runs = np.array(run_lengths, dtype=np.int64)
+    within = np.arange(runs.sum()) - np.repeat(_exclusive_cumsum(runs), runs)
+    first_index = np.repeat(np.array(first_from, dtype=np.int64), runs) + within
+    second_index = np.repeat(np.array(second_from, dtype=np.int64), runs) + within
+    qa = before[first_index].astype(np.int64)
+    qb = before[second_index].astype(np.int64)
+    same = letters[first_index] == letters[second_index]
+    first_keeps = np.repeat(np.array(keeps, dtype=bool), runs)
     summed = np.minimum(qa + qb, 200)
     # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
     qa_scaled = (0.8 * qa).astype(np.int64)
     qb_scaled = (0.8 * qb).astype(np.int64)
     a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    new_a = np.where(same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0))
-    new_b = np.where(same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled))
-    new_a, new_b = new_a.astype(np.uint8), new_b.astype(np.uint8)
-    begin = 0
-    for (first, second, segments, reported_before), q1, q2 in zip(
-        pairs, first_qualities, second_qualities
-    ):
-        updated_first = q1.copy()
-        updated_second = q2.copy()
-        for f, s, n in segments:
-            updated_first[f : f + n] = new_a[begin : begin + n]
-            updated_second[s : s + n] = new_b[begin : begin + n]
-            begin += n
+    after = before.copy()
+    after[first_index] = np.where(
+        same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0)
+    )
+    after[second_index] = np.where(
+        same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled)
+    )
+    # Each read's qualities become a slice of `after` (its old ones: of `before`).
+    for pair, (first, second, _, reported_before) in enumerate(pairs):
+        first_start, second_start, second_end = offsets[2 * pair : 2 * pair + 3]
         if first.original_quality is None:
-            first.original_quality = q1.copy()
+            first.original_quality = before[first_start:second_start]
             first.tweaked_from = reported_before
-        first.quality = updated_first
-        second.quality = updated_second
+        first.quality = after[first_start:second_start]
+        second.quality = after[second_start:second_end]
 
 
 def adjust_gapped_overlap(first: Read, second: Read, reported_before: int) -> None:
