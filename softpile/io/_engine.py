@@ -8,6 +8,8 @@ reference-space arrays with NumPy (no loop over bases).
 """
 
 import bisect
+import contextlib
+import gc
 import heapq
 from collections.abc import Iterator
 
@@ -191,6 +193,24 @@ def _simple_clip(cigar) -> int:
     return clip if aligned == 1 else -1
 
 
+@contextlib.contextmanager
+def _rare_collections(allocations: int = 100_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while (restored afterwards).
+
+    Each read leaves a handful of new objects (none in a reference cycle); with Python's
+    default threshold (700) the collector would run thousands of times per million reads,
+    each time walking every object still alive, which is most of a run's time after the
+    reads themselves.
+    """
+    thresholds = gc.get_threshold()
+    if thresholds[0]:  # 0: automatic collection is off, and stays off
+        gc.set_threshold(max(allocations, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 class ContigReads:
     """Replays htslib's pileup buffer over the reads of one contig range, in file order."""
 
@@ -308,19 +328,20 @@ class ContigReads:
         Only then are all quality adjustments that samtools applies before reporting the
         positions below `position` known.
         """
-        try:
-            while not self._exhausted and self._last_start < position:
-                alignment = next(self._reads, None)
-                if alignment is None:
-                    self._exhausted = True
-                    break
-                self._push(alignment)
-        except (OSError, ValueError) as error:
-            if "not sorted" in str(error):
-                raise
-            raise OSError(
-                f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
-            ) from None
+        with _rare_collections():
+            try:
+                while not self._exhausted and self._last_start < position:
+                    alignment = next(self._reads, None)
+                    if alignment is None:
+                        self._exhausted = True
+                        break
+                    self._push(alignment)
+            except (OSError, ValueError) as error:
+                if "not sorted" in str(error):
+                    raise
+                raise OSError(
+                    f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
+                ) from None
 
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""
