@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import gc
 import heapq
+import operator
 from collections.abc import Iterator
 
 import numpy as np
@@ -55,6 +56,7 @@ _LETTER_CODES = np.full(256, N, dtype=np.int8)
 for _code, _letter in enumerate("ACGT"):
     _LETTER_CODES[ord(_letter)] = _code
     _LETTER_CODES[ord(_letter.lower())] = _code
+_LETTER_BYTES = _LETTER_CODES.tobytes()  # the same as a `bytes.translate` table
 
 
 def parse_flags(flags: int | str, argument: str = "excl_flags") -> int:
@@ -138,6 +140,15 @@ class Read:
         if self.quality is None:
             return np.full(len(self.sequence), 255, dtype=np.uint8)
         return np.frombuffer(self.quality, dtype=np.uint8)
+
+
+# Field getters for `map` (much faster than generator expressions over many reads).
+_START, _END, _CLIP = (
+    operator.attrgetter("start"),
+    operator.attrgetter("end"),
+    operator.attrgetter("clip"),
+)
+_CIGAR, _SEQUENCE = operator.attrgetter("cigar"), operator.attrgetter("sequence")
 
 
 class Filters:
@@ -644,17 +655,22 @@ def project(
     table needs neither).
     """
     count = len(reads)
-    clips = np.fromiter((read.clip for read in reads), dtype=np.int64, count=count)
+    clips = np.fromiter(map(_CLIP, reads), dtype=np.int64, count=count)
     simple = np.flatnonzero(clips >= 0)
     if simple.size < count or count == 0:
         general = np.flatnonzero(clips < 0)
         projection = _project_general(
-            [reads[i] for i in general], start, end, min_baseq, sequences=sequences
+            [reads[i] for i in general],
+            start,
+            end,
+            min_baseq,
+            sequences=sequences,
+            qualities=qualities,
         )
         if simple.size == 0:
             return projection  # includes the empty batch
-    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
-    read_ends = np.fromiter((read.end for read in reads), dtype=np.int64, count=count)
+    read_starts = np.fromiter(map(_START, reads), dtype=np.int64, count=count)
+    read_ends = np.fromiter(map(_END, reads), dtype=np.int64, count=count)
     row_starts = np.maximum(read_starts, start)
     row_lengths = np.maximum(np.minimum(read_ends, end) - row_starts, 0)
     width = max(int(row_lengths.max()), 1)
@@ -663,8 +679,9 @@ def project(
     # one long array of all their bases (with `width` padding entries after it, so every
     # slice stays inside), then cut at the row's end and at the end of the stored bases.
     chosen = [reads[i] for i in simple]
-    lengths = np.fromiter((len(read.sequence) for read in chosen), np.int64, simple.size)
-    letters = np.frombuffer("".join(read.sequence for read in chosen).encode("ascii"), np.uint8)
+    sequences_of_chosen = list(map(_SEQUENCE, chosen))
+    lengths = np.fromiter(map(len, sequences_of_chosen), np.int64, simple.size)
+    letters = "".join(sequences_of_chosen).encode("ascii")
     base_quality = np.frombuffer(
         b"".join(
             read.quality if read.quality is not None else b"\xff" * len(read.sequence)
@@ -674,10 +691,17 @@ def project(
     )
     padding = np.full(width, PAD, dtype=np.int8)
     base_codes = np.concatenate(
-        [np.where(base_quality >= min_baseq, _LETTER_CODES[letters], np.int8(PAD)), padding]
+        [
+            np.where(
+                base_quality >= min_baseq,
+                np.frombuffer(letters.translate(_LETTER_BYTES), np.int8),
+                np.int8(PAD),
+            ),
+            padding,
+        ]
     )
     first = clips[simple] + row_starts[simple] - read_starts[simple]
-    slice_starts = np.minimum(_exclusive_cumsum(lengths) + first, letters.size)
+    slice_starts = np.minimum(_exclusive_cumsum(lengths) + first, len(letters))
     rows = np.lib.stride_tricks.sliding_window_view(base_codes, width)[slice_starts]
     columns = np.arange(width)
     row_end = row_lengths[simple, None]
@@ -703,7 +727,8 @@ def project(
     if simple.size < count:
         general_width = projection.codes.shape[1]
         codes[general, :general_width] = projection.codes
-        quality[general, :general_width] = projection.quality
+        if qualities:
+            quality[general, :general_width] = projection.quality
         insertions[general, :general_width] = projection.insertions
         if sequences:
             for i, values in zip(general, projection.inserted):
@@ -718,12 +743,14 @@ def _project_general(
     min_baseq: int,
     *,
     sequences: bool = True,
+    qualities: bool = True,
 ) -> Projection:
     """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
 
     Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base codes, `D`
     the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
     base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
+    `sequences` and `qualities` as in `project`.
     """
     count = len(reads)
     if count == 0:
@@ -736,18 +763,18 @@ def _project_general(
             (),
             np.zeros(0, np.int64),
         )
-    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
-    op_counts = np.fromiter((len(read.cigar) for read in reads), dtype=np.int64, count=count)
+    read_starts = np.fromiter(map(_START, reads), dtype=np.int64, count=count)
+    op_counts = np.fromiter(map(len, map(_CIGAR, reads)), dtype=np.int64, count=count)
     cigar = np.array([item for read in reads for item in read.cigar], dtype=np.int64)
     op, length = cigar[:, 0], cigar[:, 1]
     op_read = np.repeat(np.arange(count), op_counts)
     first_op = _exclusive_cumsum(op_counts)
 
-    sequence_lengths = np.fromiter((len(read.sequence) for read in reads), np.int64, count)
+    sequence_lengths = np.fromiter(map(len, map(_SEQUENCE, reads)), np.int64, count)
     sequence_offsets = _exclusive_cumsum(sequence_lengths)
-    letters = np.frombuffer("".join(read.sequence for read in reads).encode("ascii"), np.uint8)
+    letters = np.frombuffer("".join(map(_SEQUENCE, reads)).encode("ascii"), np.uint8)
     base_codes = _LETTER_CODES[letters]
-    qualities = np.frombuffer(
+    query_qualities = np.frombuffer(
         b"".join(
             read.quality if read.quality is not None else b"\xff" * len(read.sequence)
             for read in reads
@@ -779,6 +806,7 @@ def _project_general(
     )
     row = op_read[column_op]
     column = position - row_starts[row]
+    cell = row * width + column  # index into the flattened (count, width) arrays
     kind = op[column_op]
     is_base = _IS_BASE[kind]
     query_index = op_query[column_op] + np.where(is_base, position - op_start[column_op], 0)
@@ -789,11 +817,11 @@ def _project_general(
         np.where(in_sequence, base_codes[flat] if base_codes.size else N, N),
         np.where(kind == _DEL, GAP, PAD),
     ).astype(np.int8)
-    quality = np.where(in_sequence, qualities[flat] if qualities.size else 0, 0)
+    quality = np.where(in_sequence, query_qualities[flat] if query_qualities.size else 0, 0)
     if tweaked:
         # Columns reported before the mate arrived keep the qualities from before the overlap
         # adjustment (this matters only for D/N columns, which borrow the next base's quality).
-        original = qualities.copy()
+        original = query_qualities.copy()
         tweaked_from = np.full(count, -1, dtype=np.int64)
         for i in tweaked:
             offset = sequence_offsets[i]
@@ -827,9 +855,9 @@ def _project_general(
         anchor_rows = op_read[anchor]
         anchor_columns = anchor_position - row_starts[anchor_rows]
         # The flag lives and dies with the entry it is attached to (same BQ decision).
-        entry_keep = np.zeros((count, width), dtype=bool)
-        entry_keep[row, column] = keep
-        kept = entry_keep[anchor_rows, anchor_columns]
+        entry_keep = np.zeros(count * width, dtype=bool)
+        entry_keep[cell] = keep
+        kept = entry_keep[anchor_rows * width + anchor_columns]
         flag_rows, flag_columns = anchor_rows[kept], anchor_columns[kept]
         if sequences:
             for i in np.flatnonzero(kept):
@@ -840,14 +868,20 @@ def _project_general(
                 key = int(anchor_columns[i])
                 inserted[read_index][key] = inserted[read_index].get(key, "") + piece
 
-    dense_codes = np.full((count, width), PAD, dtype=np.int8)
-    dense_quality = np.zeros((count, width), dtype=np.float32)
+    dense_codes = np.full(count * width, PAD, dtype=np.int8)
+    dense_quality = np.zeros(count * width, dtype=np.float32)
     dense_insertions = np.zeros((count, width), dtype=np.float32)
-    kept_rows, kept_columns = row[keep], column[keep]
-    dense_codes[kept_rows, kept_columns] = codes[keep]
-    present = codes[keep] != PAD
-    dense_quality[kept_rows[present], kept_columns[present]] = quality[keep][present]
+    kept_cells, kept_codes = cell[keep], codes[keep]
+    dense_codes[kept_cells] = kept_codes
+    if qualities:
+        present = kept_codes != PAD
+        dense_quality[kept_cells[present]] = quality[keep][present]
     dense_insertions[flag_rows, flag_columns] = 1.0
     return Projection(
-        row_starts, dense_codes, dense_quality, dense_insertions, inserted, row_lengths
+        row_starts,
+        dense_codes.reshape(count, width),
+        dense_quality.reshape(count, width),
+        dense_insertions,
+        inserted,
+        row_lengths,
     )
