@@ -689,28 +689,22 @@ def project(
         ),
         dtype=np.uint8,
     )
+    # Bases below `min_baseq` become padding: `(code - PAD) * kept + PAD`, branch-free (much
+    # faster than `np.where` when the kept bases are scattered).
+    kept = (base_quality >= min_baseq).view(np.int8)
+    letter_codes = np.frombuffer(letters.translate(_LETTER_BYTES), np.int8)
     padding = np.full(width, PAD, dtype=np.int8)
-    base_codes = np.concatenate(
-        [
-            np.where(
-                base_quality >= min_baseq,
-                np.frombuffer(letters.translate(_LETTER_BYTES), np.int8),
-                np.int8(PAD),
-            ),
-            padding,
-        ]
-    )
+    base_codes = np.concatenate([(letter_codes - PAD) * kept + PAD, padding])
     first = clips[simple] + row_starts[simple] - read_starts[simple]
     slice_starts = np.minimum(_exclusive_cumsum(lengths) + first, len(letters))
     rows = np.lib.stride_tricks.sliding_window_view(base_codes, width)[slice_starts]
     columns = np.arange(width)
     row_end = row_lengths[simple, None]
     stored_end = np.minimum(np.maximum(lengths - first, 0)[:, None], row_end)
-    # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
-    beyond = np.int8(N) if min_baseq <= 0 else np.int8(PAD)
-    simple_codes = np.where(
-        columns < stored_end, rows, np.where(columns < row_end, beyond, np.int8(PAD))
-    )
+    simple_codes = (rows - PAD) * (columns < stored_end).view(np.int8) + PAD  # as above
+    if min_baseq <= 0:
+        # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
+        simple_codes[(columns >= stored_end) & (columns < row_end)] = N
     if simple.size == count:
         codes = simple_codes
     else:
@@ -721,7 +715,7 @@ def project(
         padded = np.concatenate([base_quality, np.zeros(width, np.uint8)])
         rows = np.lib.stride_tricks.sliding_window_view(padded, width)[slice_starts]
         keep = (columns < stored_end) & (rows >= min_baseq)
-        quality[simple] = np.where(keep, rows, 0)
+        quality[simple] = rows * keep
     insertions = np.zeros((count, width), dtype=np.float32)
     inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
     if simple.size < count:
