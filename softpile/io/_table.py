@@ -61,7 +61,8 @@ def count_windows(
                     columns = _bucket(projection.codes.shape[1])
                     positions = min(_bucket(length), _bucket(window_size))
                     offsets = projection.starts - window_start
-                    result = _zero_counts(positions, columns)
+                    dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
+                    result = _zero_counts(positions, columns, dtype)
                     # Fixed-size chunks of reads: one compiled shape, sums kept on device.
                     # NumPy arrays go to the compiled function as they are (no conversions
                     # to compile).
@@ -71,7 +72,7 @@ def count_windows(
                             result,
                             _pad(projection.codes[rows], (CHUNK, columns), -1),
                             _pad(offsets[rows], (CHUNK,), 0),
-                            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(_FLOAT),
+                            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(dtype),
                             reference_length=positions,
                         )
                 else:
@@ -86,10 +87,6 @@ def count_windows(
         bar.close()
 
 
-_FLOAT = jax.dtypes.canonicalize_dtype(float)
-"""JAX's default float (float32 unless x64 is enabled)."""
-
-
 @functools.partial(jax.jit, static_argnames=("reference_length",))
 def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
     """`totals` plus the `_exact_counts` of one chunk of reads: one compiled function."""
@@ -98,13 +95,13 @@ def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
 
 
 @functools.lru_cache(maxsize=8)
-def _zero_counts(reference_length, columns):
+def _zero_counts(reference_length, columns, dtype):
     """Zero `_exact_counts` results (NumPy, never written to) to start a window's sums."""
     shapes = jax.eval_shape(
         functools.partial(_exact_counts, reference_length=reference_length),
         jax.ShapeDtypeStruct((CHUNK, columns), np.int8),
         jax.ShapeDtypeStruct((CHUNK,), np.int64),
-        jax.ShapeDtypeStruct((CHUNK, columns), _FLOAT),
+        jax.ShapeDtypeStruct((CHUNK, columns), dtype),
     )
     return tuple(np.zeros(shape.shape, shape.dtype) for shape in shapes)
 
