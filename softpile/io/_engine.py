@@ -8,7 +8,10 @@ reference-space arrays with NumPy (no loop over bases).
 """
 
 import bisect
+import contextlib
+import gc
 import heapq
+import operator
 from collections.abc import Iterator
 
 import numpy as np
@@ -45,12 +48,15 @@ _IS_BASE = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
 _INSERTION_OR_PAD = np.array([0, 1, 0, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
 # The same as a tuple, for per-operation Python code (NumPy scalar indexing is slow there).
 _BASE_OP = tuple(bool(value) for value in _IS_BASE)
+_REFERENCE_OP = tuple(bool(value) for value in _CONSUMES_REFERENCE)
+_QUERY_OP = tuple(bool(value) for value in _CONSUMES_QUERY)
 
 # Read letters -> codes: A C G T (either case) are bases, everything else (N, IUPAC, '=') is N.
 _LETTER_CODES = np.full(256, N, dtype=np.int8)
 for _code, _letter in enumerate("ACGT"):
     _LETTER_CODES[ord(_letter)] = _code
     _LETTER_CODES[ord(_letter.lower())] = _code
+_LETTER_BYTES = _LETTER_CODES.tobytes()  # the same as a `bytes.translate` table
 
 
 def parse_flags(flags: int | str, argument: str = "excl_flags") -> int:
@@ -136,6 +142,15 @@ class Read:
         return np.frombuffer(self.quality, dtype=np.uint8)
 
 
+# Field getters for `map` (much faster than generator expressions over many reads).
+_START, _END, _CLIP = (
+    operator.attrgetter("start"),
+    operator.attrgetter("end"),
+    operator.attrgetter("clip"),
+)
+_CIGAR, _SEQUENCE = operator.attrgetter("cigar"), operator.attrgetter("sequence")
+
+
 class Filters:
     """Read and base filters with samtools mpileup's names and defaults."""
 
@@ -187,6 +202,24 @@ def _simple_clip(cigar) -> int:
         elif op != _HARD:
             return -1
     return clip if aligned == 1 else -1
+
+
+@contextlib.contextmanager
+def _rare_collections(allocations: int = 100_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while (restored afterwards).
+
+    Each read leaves a handful of new objects (none in a reference cycle); with Python's
+    default threshold (700) the collector would run thousands of times per million reads,
+    each time walking every object still alive, which is most of a run's time after the
+    reads themselves.
+    """
+    thresholds = gc.get_threshold()
+    if thresholds[0]:  # 0: automatic collection is off, and stays off
+        gc.set_threshold(max(allocations, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 class ContigReads:
@@ -280,18 +313,19 @@ class ContigReads:
                 self._mates[read.name] = read
             return
         del self._mates[read.name]
+        if not mate.sequence or not read.sequence:
+            return  # SEQ '*': no bases to compare
         pending = self._pending_reads
         if pending and (id(mate) in pending or id(read) in pending):
             self._flush()  # keep htslib's order when a read takes part twice
-        if mate.clip >= 0 and read.clip >= 0 and mate.sequence and read.sequence:
-            # One aligned block each (the common case): batched, applied before any use.
-            overlap = min(mate.end, read.end) - read.start
-            if overlap > 0:
-                self._pending.append((mate, read, overlap, previous))
-                pending.add(id(mate))
-                pending.add(id(read))
-        else:
-            adjust_overlap(mate, read, previous)
+        segments = _overlap_segments(mate, read)
+        if segments is None:
+            adjust_gapped_overlap(mate, read, previous)
+        elif segments:
+            # Batched (the common case), applied before any use of the qualities.
+            self._pending.append((mate, read, segments, previous))
+            pending.add(id(mate))
+            pending.add(id(read))
 
     def _flush(self) -> None:
         if self._pending:
@@ -305,19 +339,20 @@ class ContigReads:
         Only then are all quality adjustments that samtools applies before reporting the
         positions below `position` known.
         """
-        try:
-            while not self._exhausted and self._last_start < position:
-                alignment = next(self._reads, None)
-                if alignment is None:
-                    self._exhausted = True
-                    break
-                self._push(alignment)
-        except (OSError, ValueError) as error:
-            if "not sorted" in str(error):
-                raise
-            raise OSError(
-                f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
-            ) from None
+        with _rare_collections():
+            try:
+                while not self._exhausted and self._last_start < position:
+                    alignment = next(self._reads, None)
+                    if alignment is None:
+                        self._exhausted = True
+                        break
+                    self._push(alignment)
+            except (OSError, ValueError) as error:
+                if "not sorted" in str(error):
+                    raise
+                raise OSError(
+                    f"error reading {self._path!r}: {error}; the file looks truncated or corrupt."
+                ) from None
 
     def window(self, start: int, end: int) -> list[Read]:
         """The accepted reads with a column in `[start, end)`; forget those ending before `end`."""
@@ -333,134 +368,121 @@ class ContigReads:
         return reads
 
 
-def _aligned_bases(read: Read) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reference positions and query indices of the read's M/=/X bases, and for each of them
-    whether its CIGAR operation comes straight after a deletion (`D`)."""
-    ops = np.array(read.cigar, dtype=np.int64).reshape(-1, 2)
-    op, length = ops[:, 0], ops[:, 1]
-    reference = np.where(_CONSUMES_REFERENCE[op], length, 0)
-    query = np.where(_CONSUMES_QUERY[op], length, 0)
-    reference_offset = np.cumsum(reference) - reference
-    query_offset = np.cumsum(query) - query
-    after_deletion = np.zeros(op.size, dtype=bool)
-    after_deletion[1:] = op[:-1] == _DEL
-    bases = np.where(_IS_BASE[op], length, 0)
-    which = np.repeat(np.arange(op.size), bases)
-    within = np.arange(which.size) - np.repeat(np.cumsum(bases) - bases, bases)
-    return (
-        read.start + reference_offset[which] + within,
-        query_offset[which] + within,
-        after_deletion[which],
-    )
+def _aligned_blocks(read: Read) -> list[tuple[int, int, int]]:
+    """`(reference start, query start, length)` of each non-empty M/=/X operation."""
+    blocks = []
+    reference, query = read.start, 0
+    for op, length in read.cigar:
+        if _BASE_OP[op] and length:
+            blocks.append((reference, query, length))
+        if _REFERENCE_OP[op]:
+            reference += length
+        if _QUERY_OP[op]:
+            query += length
+    return blocks
 
 
-def adjust_overlap(first: Read, second: Read, reported_before: int) -> None:
-    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24).
-
-    Where both mates have an aligned base: the same base -> one mate gets the sum of both
-    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
-    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
-    0 of the hash of the read name. With deletions or reference skips in either mate the
-    rules of `_merge_gapped_overlap` apply; without them it is a plain intersection.
-    """
-    if len(first.sequence) == 0 or len(second.sequence) == 0:
-        return
-    first_keeps = name_hash_bit(first.name) == 1
-    first_quality = first.qualities().astype(np.int64)
-    second_quality = second.qualities().astype(np.int64)
+def _overlap_segments(first: Read, second: Read) -> list[tuple[int, int, int]] | None:
+    """Where both mates have an aligned base at the same position, as runs `(first's query
+    index, second's query index, length)`; None when a mate has a deletion or reference skip
+    (those pairs follow `adjust_gapped_overlap`)."""
     if first.clip >= 0 and second.clip >= 0:
         # One aligned block each: the overlap is one contiguous slice of both reads.
         overlap = min(first.end, second.end) - second.start
         if overlap <= 0:
-            return
-        first_from = first.clip + second.start - first.start
-        first_query = slice(first_from, first_from + overlap)
-        second_query = slice(second.clip, second.clip + overlap)
-    elif any(op == _DEL or op == _SKIP for op, _ in first.cigar + second.cigar):
-        first_list, second_list = first_quality.tolist(), second_quality.tolist()
-        _merge_gapped_overlap(first, second, first_list, second_list, first_keeps)
-        _store(first, second, first_list, second_list, reported_before)
-        return
-    else:
-        first_positions, first_query, _ = _aligned_bases(first)
-        second_positions, second_query, _ = _aligned_bases(second)
-        _, first_index, second_index = np.intersect1d(
-            first_positions, second_positions, assume_unique=True, return_indices=True
-        )
-        if first_index.size == 0:
-            return
-        first_query, second_query = first_query[first_index], second_query[second_index]
-    first_bases = np.frombuffer(first.sequence.encode(), dtype=np.uint8)[first_query]
-    second_bases = np.frombuffer(second.sequence.encode(), dtype=np.uint8)[second_query]
-    qa = first_quality[first_query]
-    qb = second_quality[second_query]
-    same = first_bases == second_bases
-    summed = np.minimum(qa + qb, 200)
-    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
-    qa_scaled = (0.8 * qa).astype(np.int64)
-    qb_scaled = (0.8 * qb).astype(np.int64)
-    a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    first_quality[first_query] = np.where(
-        same, summed if first_keeps else 0, np.where(a_wins, qa_scaled, 0)
-    )
-    second_quality[second_query] = np.where(
-        same, 0 if first_keeps else summed, np.where(a_wins, 0, qb_scaled)
-    )
-    _store(first, second, first_quality, second_quality, reported_before)
+            return []
+        return [(first.clip + second.start - first.start, second.clip, overlap)]
+    for op, _ in first.cigar + second.cigar:
+        if op == _DEL or op == _SKIP:
+            return None
+    first_blocks, second_blocks = _aligned_blocks(first), _aligned_blocks(second)
+    segments = []
+    i = j = 0
+    while i < len(first_blocks) and j < len(second_blocks):
+        first_at, first_query, first_length = first_blocks[i]
+        second_at, second_query, second_length = second_blocks[j]
+        low = max(first_at, second_at)
+        high = min(first_at + first_length, second_at + second_length)
+        if low < high:
+            segments.append(
+                (first_query + low - first_at, second_query + low - second_at, high - low)
+            )
+        if first_at + first_length < second_at + second_length:
+            i += 1
+        else:
+            j += 1
+    return segments
 
 
 def adjust_overlaps(pairs: list) -> None:
-    """`adjust_overlap` for many one-block pairs `(first, second, overlap, reported_before)` at
-    once (no read appears twice): the overlap of each pair is one contiguous slice of both."""
-    first_from = [first.clip + second.start - first.start for first, second, _, _ in pairs]
-    lengths = np.fromiter((overlap for _, _, overlap, _ in pairs), np.int64, len(pairs))
-    first_qualities = [first.qualities() for first, _, _, _ in pairs]
-    second_qualities = [second.qualities() for _, second, _, _ in pairs]
-    qa = np.concatenate(
-        [q[f : f + n] for q, f, n in zip(first_qualities, first_from, lengths.tolist())]
-    ).astype(np.int64)
-    qb = np.concatenate(
-        [q[s.clip : s.clip + n] for q, (_, s, n, _) in zip(second_qualities, pairs)]
-    ).astype(np.int64)
-    first_bases = "".join(
-        first.sequence[f : f + n] for (first, _, n, _), f in zip(pairs, first_from)
+    """htslib's overlapping-mate quality adjustment (`tweak_overlap_quality`, htslib 1.24) for
+    many pairs `(first, second, segments, reported_before)` at once (no read appears twice),
+    where `segments` are the pair's `_overlap_segments`.
+
+    Where both mates have an aligned base: the same base -> one mate gets the sum of both
+    qualities (at most 200), the other 0; different bases -> the higher quality keeps 80% of
+    it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by bit
+    0 of the hash of the read name. Pairs with deletions or reference skips follow the rules
+    of `_merge_gapped_overlap` instead.
+    """
+    # Both mates of every pair side by side in one array of qualities and one of letters.
+    mates = [read for first, second, _, _ in pairs for read in (first, second)]
+    lengths = [len(read.sequence) for read in mates]
+    offsets = np.cumsum([0] + lengths).tolist()
+    before = np.frombuffer(
+        b"".join(
+            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+            for read in mates
+        ),
+        dtype=np.uint8,
     )
-    second_bases = "".join(
-        second.sequence[second.clip : second.clip + n] for _, second, n, _ in pairs
-    )
-    same = np.frombuffer(first_bases.encode(), np.uint8) == np.frombuffer(
-        second_bases.encode(), np.uint8
-    )
-    first_keeps = np.repeat(
-        np.fromiter((name_hash_bit(first.name) == 1 for first, _, _, _ in pairs), bool, len(pairs)),
-        lengths,
-    )
+    letters = np.frombuffer("".join(read.sequence for read in mates).encode(), dtype=np.uint8)
+    first_from, second_from, run_lengths, keeps = [], [], [], []
+    for pair, (first, _, segments, _) in enumerate(pairs):
+        keep = name_hash_bit(first.name) == 1
+        first_offset, second_offset = offsets[2 * pair], offsets[2 * pair + 1]
+        first_length, second_length = lengths[2 * pair], lengths[2 * pair + 1]
+        for f, s, n in segments:
+            first_from.append(first_offset + f)
+            second_from.append(second_offset + s)
+            # Never past the stored bases (a CIGAR longer than SEQ).
+            run_lengths.append(max(min(n, first_length - f, second_length - s), 0))
+            keeps.append(keep)
+    runs = np.array(run_lengths, dtype=np.int64)
+    within = np.arange(runs.sum()) - np.repeat(_exclusive_cumsum(runs), runs)
+    first_index = np.repeat(np.array(first_from, dtype=np.int64), runs) + within
+    second_index = np.repeat(np.array(second_from, dtype=np.int64), runs) + within
+    qa = before[first_index].astype(np.int64)
+    qb = before[second_index].astype(np.int64)
+    same = letters[first_index] == letters[second_index]
+    first_keeps = np.repeat(np.array(keeps, dtype=bool), runs)
     summed = np.minimum(qa + qb, 200)
     # C's `0.8 * q` truncated to an integer: the same IEEE doubles in NumPy.
     qa_scaled = (0.8 * qa).astype(np.int64)
     qb_scaled = (0.8 * qb).astype(np.int64)
     a_wins = (qa > qb) | ((qa == qb) & first_keeps)
-    new_a = np.where(same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0))
-    new_b = np.where(same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled))
-    new_a, new_b = new_a.astype(np.uint8), new_b.astype(np.uint8)
-    ends = np.cumsum(lengths).tolist()
-    begin = 0
-    for (first, second, n, reported_before), f, q1, q2, stop in zip(
-        pairs, first_from, first_qualities, second_qualities, ends
-    ):
-        updated_first = q1.copy()
-        updated_first[f : f + n] = new_a[begin:stop]
-        updated_second = q2.copy()
-        updated_second[second.clip : second.clip + n] = new_b[begin:stop]
+    after = before.copy()
+    after[first_index] = np.where(
+        same, np.where(first_keeps, summed, 0), np.where(a_wins, qa_scaled, 0)
+    )
+    after[second_index] = np.where(
+        same, np.where(first_keeps, 0, summed), np.where(a_wins, 0, qb_scaled)
+    )
+    # Each read's qualities become a slice of `after` (its old ones: of `before`).
+    for pair, (first, second, _, reported_before) in enumerate(pairs):
+        first_start, second_start, second_end = offsets[2 * pair : 2 * pair + 3]
         if first.original_quality is None:
-            first.original_quality = q1.copy()
+            first.original_quality = before[first_start:second_start]
             first.tweaked_from = reported_before
-        first.quality = updated_first
-        second.quality = updated_second
-        begin = stop
+        first.quality = after[first_start:second_start]
+        second.quality = after[second_start:second_end]
 
 
-def _store(first: Read, second: Read, first_quality, second_quality, reported_before) -> None:
+def adjust_gapped_overlap(first: Read, second: Read, reported_before: int) -> None:
+    """The overlap adjustment of mates with deletions or reference skips, applied at once."""
+    first_quality = first.qualities().tolist()
+    second_quality = second.qualities().tolist()
+    _merge_gapped_overlap(first, second, first_quality, second_quality)
     if first.original_quality is None:
         first.original_quality = first.qualities().copy()
         first.tweaked_from = reported_before
@@ -468,8 +490,31 @@ def _store(first: Read, second: Read, first_quality, second_quality, reported_be
     second.quality = np.asarray(second_quality, dtype=np.uint8)
 
 
+def _aligned_bases(read: Read) -> tuple[list[int], list[int], list[bool], list[int]]:
+    """For each of the read's M/=/X bases: its reference position, its query index, whether
+    its CIGAR operation comes straight after a deletion (`D`), and the index (in these lists)
+    one past the last base of its operation."""
+    positions: list[int] = []
+    queries: list[int] = []
+    after_deletion: list[bool] = []
+    block_ends: list[int] = []
+    reference, query, previous = read.start, 0, -1
+    for op, length in read.cigar:
+        if _BASE_OP[op]:
+            positions.extend(range(reference, reference + length))
+            queries.extend(range(query, query + length))
+            after_deletion.extend([previous == _DEL] * length)
+            block_ends.extend([len(positions)] * length)
+        if _REFERENCE_OP[op]:
+            reference += length
+        if _QUERY_OP[op]:
+            query += length
+        previous = op
+    return positions, queries, after_deletion, block_ends
+
+
 def _merge_gapped_overlap(
-    first: Read, second: Read, first_quality: list, second_quality: list, first_keeps: bool
+    first: Read, second: Read, first_quality: list, second_quality: list
 ) -> None:
     """Overlapping mates with gaps: reproduces the qualities samtools 1.24 reports for them.
 
@@ -479,11 +524,11 @@ def _merge_gapped_overlap(
     index each: a step takes each mate's next base at or beyond the `frontier`, moves the
     frontier to one past the farther of the two, and stops the merge when a mate has none:
 
-    - same position: `_resolve_pair`;
+    - same position: the two bases are resolved with the `adjust_overlaps` rules;
     - the first mate's base is nearer and the second's is flagged: the first mate's bases
       from there up to (not including) its first base at or beyond the second's position
-      are penalised, then `_resolve_pair` takes the two bases reached, even when their
-      positions still differ;
+      are penalised, then the two bases reached are resolved, even when their positions
+      still differ;
     - otherwise, if the first mate's base is flagged: the same with the roles swapped, but
       always at least one base, so that when the second mate's base is the farther one
       that single base is penalised and the pair resolved is the first mate's base with
@@ -492,21 +537,30 @@ def _merge_gapped_overlap(
       the deletion and the base): both bases are left as they are.
 
     Penalised means 80% (rounded down) for the mate the name hash favours, 0 for the other.
+    A base beyond the stored sequence (a CIGAR longer than SEQ) ends the merge when resolved.
     """
-    first_positions, first_query, first_after_deletion = _aligned_bases(first)
-    in_overlap = first_positions >= second.start
-    first_positions = first_positions[in_overlap].tolist()
-    first_query = first_query[in_overlap].tolist()
-    first_after_deletion = first_after_deletion[in_overlap].tolist()
-    second_positions, second_query, second_after_deletion = (
-        values.tolist() for values in _aligned_bases(second)
-    )
+    first_keeps = name_hash_bit(first.name) == 1
+    first_positions, first_query, first_after_deletion, first_block_end = _aligned_bases(first)
+    second_positions, second_query, second_after_deletion, second_block_end = _aligned_bases(second)
     first_count, second_count = len(first_positions), len(second_positions)
     first_length, second_length = len(first_quality), len(second_quality)
 
     def penalise(quality: list, index: int, favoured: bool) -> None:
         if index < len(quality):
             quality[index] = int(0.8 * quality[index]) if favoured else 0
+
+    def resolve(first_index: int, second_index: int, count: int) -> None:
+        for offset in range(count):
+            i, j = first_index + offset, second_index + offset
+            a, b = first_quality[i], second_quality[j]
+            if first.sequence[i] == second.sequence[j]:
+                total = min(a + b, 200)
+                first_quality[i], second_quality[j] = (total, 0) if first_keeps else (0, total)
+            elif a > b or (a == b and first_keeps):
+                # C's `0.8 * q` truncated to an integer: the same IEEE doubles in Python.
+                first_quality[i], second_quality[j] = int(0.8 * a), 0
+            else:
+                first_quality[i], second_quality[j] = 0, int(0.8 * b)
 
     # Each mate's current base: an index into its aligned-base lists.
     first_current = second_current = 0
@@ -517,6 +571,22 @@ def _merge_gapped_overlap(
         if first_current == first_count or second_current == second_count:
             return
         first_at, second_at = first_positions[first_current], second_positions[second_current]
+        if first_at == second_at:
+            # Same position: so are the next bases, up to the end of either operation; those
+            # steps are taken at once.
+            run = min(
+                first_block_end[first_current] - first_current,
+                second_block_end[second_current] - second_current,
+            )
+            first_index, second_index = first_query[first_current], second_query[second_current]
+            stored = min(first_length - first_index, second_length - second_index)
+            resolve(first_index, second_index, min(run, stored))
+            if stored < run:
+                return  # a CIGAR longer than the stored bases ends the merge
+            frontier = first_at + run
+            first_current += run
+            second_current += run
+            continue
         frontier = max(first_at, second_at) + 1
         if first_at < second_at and second_after_deletion[second_current]:
             # The first mate's bases facing the second's deletion.
@@ -528,7 +598,7 @@ def _merge_gapped_overlap(
             if gap_end >= first_count:
                 return
             first_current = gap_end
-        elif first_at != second_at and first_after_deletion[first_current]:
+        elif first_after_deletion[first_current]:
             # The second mate's bases facing the first's deletion.
             gap_end = max(
                 bisect.bisect_left(second_positions, first_at, second_current), second_current + 1
@@ -538,40 +608,12 @@ def _merge_gapped_overlap(
             if gap_end >= second_count:
                 return
             second_current = gap_end
-        elif first_at != second_at:
+        else:
             continue
         first_index, second_index = first_query[first_current], second_query[second_current]
         if first_index >= first_length or second_index >= second_length:
             return  # a CIGAR longer than the stored bases ends the merge
-        _resolve_pair(
-            first_quality,
-            second_quality,
-            first_index,
-            second_index,
-            first.sequence[first_index] == second.sequence[second_index],
-            first_keeps,
-        )
-
-
-def _resolve_pair(
-    first_quality: list,
-    second_quality: list,
-    first_index: int,
-    second_index: int,
-    same_base: bool,
-    first_keeps: bool,
-) -> None:
-    """One base of each mate taken as the same column: the `adjust_overlap` rules."""
-    first_value, second_value = first_quality[first_index], second_quality[second_index]
-    if same_base:
-        total = min(first_value + second_value, 200)
-        first_quality[first_index] = total if first_keeps else 0
-        second_quality[second_index] = 0 if first_keeps else total
-        return
-    first_wins = first_value > second_value or (first_value == second_value and first_keeps)
-    # C's `0.8 * q` truncated to an integer: the same IEEE doubles in Python.
-    first_quality[first_index] = int(0.8 * first_value) if first_wins else 0
-    second_quality[second_index] = 0 if first_wins else int(0.8 * second_value)
+        resolve(first_index, second_index, 1)
 
 
 def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
@@ -600,6 +642,7 @@ def project(
     min_baseq: int,
     *,
     sequences: bool = True,
+    qualities: bool = True,
 ) -> Projection:
     """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
 
@@ -607,57 +650,79 @@ def project(
     the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
     base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
     Reads with one aligned block (`[S]M[S]`, most short reads) take a dense fast path; the
-    others go through the general per-operation projection.
+    others go through the general per-operation projection. Without `sequences` the inserted
+    bases are not collected; without `qualities` the `quality` array is all zeros (the count
+    table needs neither).
     """
     count = len(reads)
-    clips = np.fromiter((read.clip for read in reads), dtype=np.int64, count=count)
+    clips = np.fromiter(map(_CLIP, reads), dtype=np.int64, count=count)
     simple = np.flatnonzero(clips >= 0)
     if simple.size < count or count == 0:
         general = np.flatnonzero(clips < 0)
         projection = _project_general(
-            [reads[i] for i in general], start, end, min_baseq, sequences=sequences
+            [reads[i] for i in general],
+            start,
+            end,
+            min_baseq,
+            sequences=sequences,
+            qualities=qualities,
         )
         if simple.size == 0:
             return projection  # includes the empty batch
-    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
-    read_ends = np.fromiter((read.end for read in reads), dtype=np.int64, count=count)
+    read_starts = np.fromiter(map(_START, reads), dtype=np.int64, count=count)
+    read_ends = np.fromiter(map(_END, reads), dtype=np.int64, count=count)
     row_starts = np.maximum(read_starts, start)
     row_lengths = np.maximum(np.minimum(read_ends, end) - row_starts, 0)
     width = max(int(row_lengths.max()), 1)
-    codes = np.full((count, width), PAD, dtype=np.int8)
+
+    # The one-block reads: row `n` is a slice of the read's bases, so each row is copied from
+    # one long array of all their bases (with `width` padding entries after it, so every
+    # slice stays inside), then cut at the row's end and at the end of the stored bases.
+    chosen = [reads[i] for i in simple]
+    sequences_of_chosen = list(map(_SEQUENCE, chosen))
+    lengths = np.fromiter(map(len, sequences_of_chosen), np.int64, simple.size)
+    letters = "".join(sequences_of_chosen).encode("ascii")
+    base_quality = np.frombuffer(
+        b"".join(
+            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
+            for read in chosen
+        ),
+        dtype=np.uint8,
+    )
+    # Bases below `min_baseq` become padding: `(code - PAD) * kept + PAD`, branch-free (much
+    # faster than `np.where` when the kept bases are scattered).
+    kept = (base_quality >= min_baseq).view(np.int8)
+    letter_codes = np.frombuffer(letters.translate(_LETTER_BYTES), np.int8)
+    padding = np.full(width, PAD, dtype=np.int8)
+    base_codes = np.concatenate([(letter_codes - PAD) * kept + PAD, padding])
+    first = clips[simple] + row_starts[simple] - read_starts[simple]
+    slice_starts = np.minimum(_exclusive_cumsum(lengths) + first, len(letters))
+    rows = np.lib.stride_tricks.sliding_window_view(base_codes, width)[slice_starts]
+    columns = np.arange(width)
+    row_end = row_lengths[simple, None]
+    stored_end = np.minimum(np.maximum(lengths - first, 0)[:, None], row_end)
+    simple_codes = (rows - PAD) * (columns < stored_end).view(np.int8) + PAD  # as above
+    if min_baseq <= 0:
+        # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
+        simple_codes[(columns >= stored_end) & (columns < row_end)] = N
+    if simple.size == count:
+        codes = simple_codes
+    else:
+        codes = np.full((count, width), PAD, dtype=np.int8)
+        codes[simple] = simple_codes
     quality = np.zeros((count, width), dtype=np.float32)
+    if qualities:
+        padded = np.concatenate([base_quality, np.zeros(width, np.uint8)])
+        rows = np.lib.stride_tricks.sliding_window_view(padded, width)[slice_starts]
+        keep = (columns < stored_end) & (rows >= min_baseq)
+        quality[simple] = rows * keep
     insertions = np.zeros((count, width), dtype=np.float32)
     inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
-
-    chosen = [reads[i] for i in simple]
-    lengths = np.fromiter((len(read.sequence) for read in chosen), np.int64, simple.size)
-    offsets = _exclusive_cumsum(lengths)
-    letters = np.frombuffer("".join(read.sequence for read in chosen).encode("ascii"), np.uint8)
-    base_codes = np.append(_LETTER_CODES[letters], np.int8(N))
-    qualities = np.append(
-        np.frombuffer(
-            b"".join(
-                read.quality if read.quality is not None else b"\xff" * len(read.sequence)
-                for read in chosen
-            ),
-            dtype=np.uint8,
-        ),
-        np.uint8(0),
-    )
-    # Query index of each row's first column; beyond the sequence (SEQ '*') reads N, Q0.
-    first = clips[simple] + row_starts[simple] - read_starts[simple]
-    columns = np.arange(width)
-    query = first[:, None] + columns[None, :]
-    valid = columns[None, :] < row_lengths[simple, None]
-    flat = np.where(valid & (query < lengths[:, None]), offsets[:, None] + query, letters.size)
-    base_quality = qualities[flat]
-    keep = valid & (base_quality >= min_baseq)
-    codes[simple] = np.where(keep, base_codes[flat], np.int8(PAD))
-    quality[simple] = np.where(keep, base_quality, 0)
     if simple.size < count:
         general_width = projection.codes.shape[1]
         codes[general, :general_width] = projection.codes
-        quality[general, :general_width] = projection.quality
+        if qualities:
+            quality[general, :general_width] = projection.quality
         insertions[general, :general_width] = projection.insertions
         if sequences:
             for i, values in zip(general, projection.inserted):
@@ -672,12 +737,14 @@ def _project_general(
     min_baseq: int,
     *,
     sequences: bool = True,
+    qualities: bool = True,
 ) -> Projection:
     """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
 
     Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base codes, `D`
     the gap code, `N` padding; an entry whose quality (the base's, or for `D`/`N` the next query
     base's, 0 when none follows) is below `min_baseq` becomes padding with its insertion flag.
+    `sequences` and `qualities` as in `project`.
     """
     count = len(reads)
     if count == 0:
@@ -690,18 +757,18 @@ def _project_general(
             (),
             np.zeros(0, np.int64),
         )
-    read_starts = np.fromiter((read.start for read in reads), dtype=np.int64, count=count)
-    op_counts = np.fromiter((len(read.cigar) for read in reads), dtype=np.int64, count=count)
+    read_starts = np.fromiter(map(_START, reads), dtype=np.int64, count=count)
+    op_counts = np.fromiter(map(len, map(_CIGAR, reads)), dtype=np.int64, count=count)
     cigar = np.array([item for read in reads for item in read.cigar], dtype=np.int64)
     op, length = cigar[:, 0], cigar[:, 1]
     op_read = np.repeat(np.arange(count), op_counts)
     first_op = _exclusive_cumsum(op_counts)
 
-    sequence_lengths = np.fromiter((len(read.sequence) for read in reads), np.int64, count)
+    sequence_lengths = np.fromiter(map(len, map(_SEQUENCE, reads)), np.int64, count)
     sequence_offsets = _exclusive_cumsum(sequence_lengths)
-    letters = np.frombuffer("".join(read.sequence for read in reads).encode("ascii"), np.uint8)
+    letters = np.frombuffer("".join(map(_SEQUENCE, reads)).encode("ascii"), np.uint8)
     base_codes = _LETTER_CODES[letters]
-    qualities = np.frombuffer(
+    query_qualities = np.frombuffer(
         b"".join(
             read.quality if read.quality is not None else b"\xff" * len(read.sequence)
             for read in reads
@@ -733,6 +800,7 @@ def _project_general(
     )
     row = op_read[column_op]
     column = position - row_starts[row]
+    cell = row * width + column  # index into the flattened (count, width) arrays
     kind = op[column_op]
     is_base = _IS_BASE[kind]
     query_index = op_query[column_op] + np.where(is_base, position - op_start[column_op], 0)
@@ -743,11 +811,11 @@ def _project_general(
         np.where(in_sequence, base_codes[flat] if base_codes.size else N, N),
         np.where(kind == _DEL, GAP, PAD),
     ).astype(np.int8)
-    quality = np.where(in_sequence, qualities[flat] if qualities.size else 0, 0)
+    quality = np.where(in_sequence, query_qualities[flat] if query_qualities.size else 0, 0)
     if tweaked:
         # Columns reported before the mate arrived keep the qualities from before the overlap
         # adjustment (this matters only for D/N columns, which borrow the next base's quality).
-        original = qualities.copy()
+        original = query_qualities.copy()
         tweaked_from = np.full(count, -1, dtype=np.int64)
         for i in tweaked:
             offset = sequence_offsets[i]
@@ -781,9 +849,9 @@ def _project_general(
         anchor_rows = op_read[anchor]
         anchor_columns = anchor_position - row_starts[anchor_rows]
         # The flag lives and dies with the entry it is attached to (same BQ decision).
-        entry_keep = np.zeros((count, width), dtype=bool)
-        entry_keep[row, column] = keep
-        kept = entry_keep[anchor_rows, anchor_columns]
+        entry_keep = np.zeros(count * width, dtype=bool)
+        entry_keep[cell] = keep
+        kept = entry_keep[anchor_rows * width + anchor_columns]
         flag_rows, flag_columns = anchor_rows[kept], anchor_columns[kept]
         if sequences:
             for i in np.flatnonzero(kept):
@@ -794,14 +862,20 @@ def _project_general(
                 key = int(anchor_columns[i])
                 inserted[read_index][key] = inserted[read_index].get(key, "") + piece
 
-    dense_codes = np.full((count, width), PAD, dtype=np.int8)
-    dense_quality = np.zeros((count, width), dtype=np.float32)
+    dense_codes = np.full(count * width, PAD, dtype=np.int8)
+    dense_quality = np.zeros(count * width, dtype=np.float32)
     dense_insertions = np.zeros((count, width), dtype=np.float32)
-    kept_rows, kept_columns = row[keep], column[keep]
-    dense_codes[kept_rows, kept_columns] = codes[keep]
-    present = codes[keep] != PAD
-    dense_quality[kept_rows[present], kept_columns[present]] = quality[keep][present]
+    kept_cells, kept_codes = cell[keep], codes[keep]
+    dense_codes[kept_cells] = kept_codes
+    if qualities:
+        present = kept_codes != PAD
+        dense_quality[kept_cells[present]] = quality[keep][present]
     dense_insertions[flag_rows, flag_columns] = 1.0
     return Projection(
-        row_starts, dense_codes, dense_quality, dense_insertions, inserted, row_lengths
+        row_starts,
+        dense_codes.reshape(count, width),
+        dense_quality.reshape(count, width),
+        dense_insertions,
+        inserted,
+        row_lengths,
     )

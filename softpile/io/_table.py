@@ -1,9 +1,10 @@
 """The exact count table (`softpile pileup`): samtools' counts as TSV, computed by `pileup`."""
 
+import functools
 import os
 from collections.abc import Iterator
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
 from ._engine import DEFAULT_WINDOW, ContigReads, Filters, project
@@ -50,25 +51,30 @@ def count_windows(
                 letters = inputs.sequence(contig, window_start, window_end)
                 if reads:
                     projection = project(
-                        reads, window_start, window_end, filters.min_baseq, sequences=False
+                        reads,
+                        window_start,
+                        window_end,
+                        filters.min_baseq,
+                        sequences=False,
+                        qualities=False,
                     )
                     columns = _bucket(projection.codes.shape[1])
                     positions = min(_bucket(length), _bucket(window_size))
-                    dtype = jnp.zeros((), float).dtype
                     offsets = projection.starts - window_start
-                    result = None
-                    # Fixed-size chunks of reads: one compiled shape, sums added on device.
+                    dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
+                    result = _zero_counts(positions, columns, dtype)
+                    # Fixed-size chunks of reads: one compiled shape, sums kept on device.
+                    # NumPy arrays go to the compiled function as they are (no conversions
+                    # to compile).
                     for first in range(0, len(reads), CHUNK):
                         rows = slice(first, first + CHUNK)
-                        part = _exact_counts(
-                            jnp.asarray(_pad(projection.codes[rows], (CHUNK, columns), -1)),
-                            jnp.asarray(_pad(offsets[rows], (CHUNK,), 0)),
-                            jnp.asarray(
-                                _pad(projection.insertions[rows], (CHUNK, columns), 0), dtype
-                            ),
+                        result = _add_exact_counts(
+                            result,
+                            _pad(projection.codes[rows], (CHUNK, columns), -1),
+                            _pad(offsets[rows], (CHUNK,), 0),
+                            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(dtype),
                             reference_length=positions,
                         )
-                        result = part if result is None else tuple(map(jnp.add, result, part))
                 else:
                     result = None
                 if pending is not None:
@@ -79,6 +85,25 @@ def count_windows(
             yield _finish(*pending)
             bar.advance(pending[3])
         bar.close()
+
+
+@functools.partial(jax.jit, static_argnames=("reference_length",))
+def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
+    """`totals` plus the `_exact_counts` of one chunk of reads: one compiled function."""
+    part = _exact_counts(codes, starts, insertions, reference_length=reference_length)
+    return tuple(total + value for total, value in zip(totals, part))
+
+
+@functools.lru_cache(maxsize=8)
+def _zero_counts(reference_length, columns, dtype):
+    """Zero `_exact_counts` results (NumPy, never written to) to start a window's sums."""
+    shapes = jax.eval_shape(
+        functools.partial(_exact_counts, reference_length=reference_length),
+        jax.ShapeDtypeStruct((CHUNK, columns), np.int8),
+        jax.ShapeDtypeStruct((CHUNK,), np.int64),
+        jax.ShapeDtypeStruct((CHUNK, columns), dtype),
+    )
+    return tuple(np.zeros(shape.shape, shape.dtype) for shape in shapes)
 
 
 def _finish(contig, start, letters, length, result):
@@ -92,14 +117,38 @@ def _finish(contig, start, letters, length, result):
     return contig, start, letters, np.asarray(depth)[:length], table
 
 
-def _integer_strings(values: np.ndarray, cache: list[str]) -> list[str]:
-    """`str` of small non-negative ints via a growing lookup table (much faster than `str`)."""
-    if values.size == 0:
-        return []
-    largest = int(values.max())
-    if largest >= len(cache):
-        cache.extend(str(i) for i in range(len(cache), largest + 1))
-    return np.asarray(cache, dtype=object)[values].tolist()
+def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII decimal digits of non-negative ints, right-aligned in `(R, width)` bytes, and which
+    of those bytes to keep (no leading zeros; 0 keeps its one digit)."""
+    values = np.asarray(values, dtype=np.int64)
+    width = len(str(int(values.max()))) if values.size else 1
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    keep = (values[:, None] >= powers) | (powers == 1)
+    return digits, keep
+
+
+def _count_fields(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The `(R, K)` counts as `K` tab-terminated decimal fields per row: `(R, K * (width + 1))`
+    bytes and the bytes to keep. Counts are small, so each distinct value is formatted once."""
+    digits, keep = _decimal(np.arange(int(counts.max()) + 1 if counts.size else 1))
+    tab = np.full((digits.shape[0], 1), ord("\t"), dtype=np.uint8)
+    # `np.take` along axis 0: much faster than fancy indexing for short rows.
+    digits = np.take(np.concatenate([digits, tab], axis=1), counts, axis=0)
+    keep = np.take(np.concatenate([keep, np.ones_like(tab, dtype=bool)], axis=1), counts, axis=0)
+    rows = counts.shape[0]
+    return digits.reshape(rows, -1), keep.reshape(rows, -1)
+
+
+def _text_rows(pieces: list[tuple[np.ndarray, np.ndarray | None]]) -> str:
+    """Rows of text from `(R, w)` byte pieces put side by side, each with the mask of the bytes
+    to keep (None: all), so that a whole table is formatted without a loop over rows."""
+    data = np.concatenate([piece for piece, _ in pieces], axis=1)
+    keep = np.concatenate(
+        [np.ones(piece.shape, dtype=bool) if mask is None else mask for piece, mask in pieces],
+        axis=1,
+    )
+    return data[keep].tobytes().decode()
 
 
 def write_table(
@@ -113,26 +162,29 @@ def write_table(
     Returns the number of rows written.
     """
     output.write(HEADER)
-    cache: list[str] = []
     rows = 0
     for contig, start, letters, depth, table in windows:
         if all_positions:
             where = np.arange(depth.shape[0])
         else:
             where = np.flatnonzero(depth > 0)
-        if where.size == 0:
+        count = where.size
+        if count == 0:
             continue
-        positions = [str(p) for p in (where + start + 1).tolist()]
-        reference = np.frombuffer(letters.encode("ascii"), dtype="S1")[where]
-        reference = reference.astype(str).tolist()
-        columns = [_integer_strings(depth[where], cache)] + [
-            _integer_strings(table[where, k], cache) for k in range(table.shape[1])
+        name = np.frombuffer((contig + "\t").encode(), dtype=np.uint8)
+        reference = np.frombuffer(letters.encode("ascii"), dtype=np.uint8)[where, None]
+        tab = np.full((count, 1), ord("\t"), dtype=np.uint8)
+        counts, counts_keep = _count_fields(np.concatenate([depth[where, None], table[where]], 1))
+        counts[:, -1] = ord("\n")  # the last field ends the line
+        position, position_keep = _decimal(where + start + 1)
+        pieces = [
+            (np.broadcast_to(name, (count, name.size)), None),
+            (position, position_keep),
+            (tab, None),
+            (reference, None),
+            (tab, None),
+            (counts, counts_keep),
         ]
-        prefix = contig + "\t"
-        output.write(
-            "".join(
-                prefix + "\t".join(fields) + "\n" for fields in zip(positions, reference, *columns)
-            )
-        )
-        rows += int(where.size)
+        output.write(_text_rows(pieces))
+        rows += int(count)
     return rows
