@@ -12,9 +12,17 @@ its own process and with the same options (samtools' defaults, BAQ off) writing 
 
 and prints both measurements and their ratios (softpile / samtools). It also checks that the
 two outputs agree on every printed column, so the timing compares like with like.
+
+Then it times two lower bounds, each in its own process, that any `softpile pileup` built as
+DESIGN.md asks (a JAX core, pysam for reading, no hand-written BAM parser) must pay:
+
+- `import softpile` (JAX, Equinox, jaxtyping, beartype);
+- iterating the reads with pysam while reading the fields a pileup needs (position, flag,
+  MAPQ, CIGAR, sequence, qualities), doing nothing with them.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -102,17 +110,34 @@ def _read(rng, header, letters, bases, name, position, flag, first, second):
     return read
 
 
+# Runs one command and prints its wall seconds and peak RSS. It is started as a small process
+# of its own because Linux charges a child, in `ru_maxrss`, with the peak RSS of the process
+# that forked it (kept across `exec`): measured straight from this script, which holds the
+# simulated data, every command would look at least as large as this script.
+_RUNNER = """
+import json, os, subprocess, sys, time
+command = json.loads(sys.argv[1])
+started = time.perf_counter()
+process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(process.pid, 0)
+wall = time.perf_counter() - started
+error = process.stderr.read().decode()
+print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, error]))
+"""
+
+
 def measure(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    error = process.stderr.read().decode()
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
+    result = subprocess.run(
+        [sys.executable, "-c", _RUNNER, json.dumps(command)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    status, wall, rss, error = json.loads(result.stdout)
+    if status != 0:
         raise SystemExit(f"command failed: {' '.join(command)}\n{error}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, rss
 
 
 def main() -> None:
@@ -168,6 +193,34 @@ def main() -> None:
             f"{ours_rss / theirs_rss:15.2f}"
         )
         _check_agreement(ours_path, theirs_path)
+
+        floors = {
+            "import softpile": [sys.executable, "-c", "import softpile"],
+            "pysam: read the fields": [sys.executable, "-c", _TOUCH_FIELDS, str(bam)],
+        }
+        print(
+            f"\n{'lower bounds (own processes)':30}{'wall s':>10}{'/ samtools':>12}"
+            f"{'peak RSS MiB':>15}{'/ samtools':>12}"
+        )
+        total = 0.0
+        for label, command in floors.items():
+            runs = [measure(command) for _ in range(args.repeats)]
+            wall, rss = min(w for w, _ in runs), max(r for _, r in runs)
+            total += wall
+            print(
+                f"{label:30}{wall:10.2f}{wall / theirs_wall:12.2f}{rss:15.0f}"
+                f"{rss / theirs_rss:12.2f}"
+            )
+        print(f"{'sum of the walls':30}{total:10.2f}{total / theirs_wall:12.2f}")
+
+
+_TOUCH_FIELDS = """
+import sys, pysam
+with pysam.AlignmentFile(sys.argv[1]) as bam:
+    for read in bam.fetch(until_eof=True):
+        (read.reference_start, read.flag, read.mapping_quality, read.cigartuples,
+         read.query_sequence, read.query_qualities)
+"""
 
 
 def _check_agreement(ours_path: Path, theirs_path: Path) -> None:

@@ -10,8 +10,8 @@ Simulates (seeded) a random reference of the largest length and single-end 150 b
 Then, for each region length (1, 5, 10 Mb by default), a fresh Python process streams
 `chr1:0-length` with `softpile.io.iter_windows` and computes `ReadBatch.pileup()` (every field:
 counts, depth, log-likelihoods, ...) for each window, keeping only per-window totals, as a
-caller that writes or reduces each window does. Its peak resident set size
-(`ru_maxrss`) is printed next to the region length, with the wall time. The peak includes
+caller that writes or reduces each window does. Its peak resident set size (its own
+`VmHWM`) is printed next to the region length, with the wall time. The peak includes
 the Python interpreter, JAX and XLA's compiled programs (the first row shows that floor); the
 claim is that it does not grow with the region.
 
@@ -51,7 +51,14 @@ STREAM = textwrap.dedent(
         piled = softpile.io.pileup_region(bam, fasta, ("chr1", 0, end))
         total = float(np.asarray(piled.coverage).sum())
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process's own peak. ru_maxrss would also count the peak of the parent that
+    # started it (Linux keeps it across exec).
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+        peak /= 1024
+    except (OSError, StopIteration):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{peak:.1f} {wall:.2f} {windows} {total:.1f}")
     """
 )
