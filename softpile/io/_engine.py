@@ -142,6 +142,14 @@ class Read:
         return np.frombuffer(self.quality, dtype=np.uint8)
 
 
+def _joined_qualities(reads: list[Read]) -> np.ndarray:
+    """The reads' stored qualities end to end as uint8 (QUAL '*': 255 per base)."""
+    joined = b"".join(
+        read.quality if read.quality is not None else b"\xff" * len(read.sequence) for read in reads
+    )
+    return np.frombuffer(joined, dtype=np.uint8)
+
+
 # Field getters for `map` (much faster than generator expressions over many reads).
 _START, _END, _CLIP = (
     operator.attrgetter("start"),
@@ -429,13 +437,7 @@ def adjust_overlaps(pairs: list) -> None:
     mates = [read for first, second, _, _ in pairs for read in (first, second)]
     lengths = [len(read.sequence) for read in mates]
     offsets = np.cumsum([0] + lengths).tolist()
-    before = np.frombuffer(
-        b"".join(
-            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
-            for read in mates
-        ),
-        dtype=np.uint8,
-    )
+    before = _joined_qualities(mates)
     letters = np.frombuffer("".join(read.sequence for read in mates).encode(), dtype=np.uint8)
     first_from, second_from, run_lengths, keeps = [], [], [], []
     for pair, (first, _, segments, _) in enumerate(pairs):
@@ -682,13 +684,7 @@ def project(
     sequences_of_chosen = list(map(_SEQUENCE, chosen))
     lengths = np.fromiter(map(len, sequences_of_chosen), np.int64, simple.size)
     letters = "".join(sequences_of_chosen).encode("ascii")
-    base_quality = np.frombuffer(
-        b"".join(
-            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
-            for read in chosen
-        ),
-        dtype=np.uint8,
-    )
+    base_quality = _joined_qualities(chosen)
     # Bases below `min_baseq` become padding: `(code - PAD) * kept + PAD`, branch-free (much
     # faster than `np.where` when the kept bases are scattered).
     kept = (base_quality >= min_baseq).view(np.int8)
@@ -768,13 +764,7 @@ def _project_general(
     sequence_offsets = _exclusive_cumsum(sequence_lengths)
     letters = np.frombuffer("".join(map(_SEQUENCE, reads)).encode("ascii"), np.uint8)
     base_codes = _LETTER_CODES[letters]
-    query_qualities = np.frombuffer(
-        b"".join(
-            read.quality if read.quality is not None else b"\xff" * len(read.sequence)
-            for read in reads
-        ),
-        dtype=np.uint8,
-    )
+    query_qualities = _joined_qualities(reads)
     tweaked = [i for i, read in enumerate(reads) if read.original_quality is not None]
 
     reference_length = np.where(_CONSUMES_REFERENCE[op], length, 0)
