@@ -140,6 +140,12 @@ def measure(command: list[str]) -> tuple[float, float]:
     return wall, rss
 
 
+def repeated(command: list[str], repeats: int) -> tuple[float, float]:
+    """Best wall seconds and largest peak RSS (MiB) over `repeats` runs of `command`."""
+    runs = [measure(command) for _ in range(repeats)]
+    return min(wall for wall, _ in runs), max(rss for _, rss in runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--length", type=int, default=1_000_000)
@@ -181,10 +187,8 @@ def main() -> None:
             str(theirs_path),
             str(bam),
         ]
-        ours = [measure(softpile_command) for _ in range(args.repeats)]
-        theirs = [measure(samtools_command) for _ in range(args.repeats)]
-        ours_wall, ours_rss = min(w for w, _ in ours), max(r for _, r in ours)
-        theirs_wall, theirs_rss = min(w for w, _ in theirs), max(r for _, r in theirs)
+        ours_wall, ours_rss = repeated(softpile_command, args.repeats)
+        theirs_wall, theirs_rss = repeated(samtools_command, args.repeats)
         print(f"{'':24}{'wall s':>10}{'peak RSS MiB':>15}")
         print(f"{'softpile pileup':24}{ours_wall:10.2f}{ours_rss:15.0f}")
         print(f"{'samtools mpileup -B':24}{theirs_wall:10.2f}{theirs_rss:15.0f}")
@@ -204,8 +208,7 @@ def main() -> None:
         )
         total = 0.0
         for label, command in floors.items():
-            runs = [measure(command) for _ in range(args.repeats)]
-            wall, rss = min(w for w, _ in runs), max(r for _, r in runs)
+            wall, rss = repeated(command, args.repeats)
             total += wall
             print(
                 f"{label:30}{wall:10.2f}{wall / theirs_wall:12.2f}{rss:15.0f}"
