@@ -19,7 +19,9 @@ from io_helpers import (
     write_fasta,
 )
 
-from softpile.io._engine import ContigReads, Filters
+from softpile.io._filters import Filters
+from softpile.io._inputs import Inputs
+from softpile.io._stream import ContigStream
 
 OPTIONS = [
     [],
@@ -132,17 +134,21 @@ def test_gapped_overlap_qualities_match_samtools(seed, tmp_path):
     changed = 0
     with pysam.AlignmentFile(str(bam)) as handle:
         alignments = {(a.query_name, a.flag & 0x10): a for a in handle.fetch("chr1")}
-        contig = ContigReads(iter(alignments.values()), "chr1", Filters(min_baseq=0))
-        for read in contig.window(0, length):
-            alignment = alignments[(read.name, 0x10 if read.reverse else 0)]
-            adjusted = read.qualities()
-            for query, position in _aligned_pairs(alignment):
-                # The first mate's columns before `tweaked_from` were printed before the change.
-                before = read.original_quality is not None and position < read.tweaked_from
-                value = int((read.original_quality if before else adjusted)[query])
-                # samtools prints at most Q93 ('~').
-                ours[(read.name, 0x10 if read.reverse else 0, query)] = min(value, 93)
-                changed += value != alignment.query_qualities[query]
+    with Inputs(bam, fasta) as inputs:
+        ((contig, _, _, tables),) = inputs.streams("chr1")
+        reads = ContigStream(tables, contig, Filters(min_baseq=0)).window(0, length)
+    for row in range(len(reads)):
+        name, reverse = reads.names[row].decode(), int(reads.flag[row]) & 0x10
+        alignment = alignments[(name, reverse)]
+        begin, end = reads.sequence_offsets[row], reads.sequence_offsets[row + 1]
+        adjusted, original = reads.quality[begin:end], reads.original_quality[begin:end]
+        for query, position in _aligned_pairs(alignment):
+            # The first mate's columns before `tweaked_from` were printed before the change.
+            before = position < reads.tweaked_from[row]
+            value = int((original if before else adjusted)[query])
+            # samtools prints at most Q93 ('~').
+            ours[(name, reverse, query)] = min(value, 93)
+            changed += value != alignment.query_qualities[query]
     assert changed > 50  # the adjustment did happen
     assert ours == truth, sorted(
         (key, truth.get(key), ours.get(key))

@@ -7,12 +7,8 @@ name below, so `softpile --help` and `softpile demo` work without it.
 import importlib
 from typing import TYPE_CHECKING
 
-from ._engine import (
-    DEFAULT_EXCLUDED as DEFAULT_EXCLUDED,
-    DEFAULT_WINDOW as DEFAULT_WINDOW,
-    parse_flags as parse_flags,
-)
-from ._regions import parse_region as parse_region
+from ._filters import DEFAULT_EXCLUDED as DEFAULT_EXCLUDED, parse_flags as parse_flags
+from ._regions import DEFAULT_WINDOW as DEFAULT_WINDOW, parse_region as parse_region
 
 if TYPE_CHECKING:
     from ._reads import (

@@ -20,7 +20,7 @@ import pysam
 from .._calling import CallResult, SampleReads, call_reads
 from .._quality import QualityFilter
 from .._variants import VariantModel
-from ._engine import DEFAULT_EXCLUDED
+from ._filters import DEFAULT_EXCLUDED
 from ._reads import ReadBatch, read_region
 from ._regions import parse_region
 

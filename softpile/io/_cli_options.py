@@ -2,7 +2,7 @@
 
 import argparse
 
-from ._engine import DEFAULT_EXCLUDED
+from ._filters import DEFAULT_EXCLUDED
 
 FILTER_NAMES = (
     "min_mapq",

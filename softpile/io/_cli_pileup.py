@@ -6,7 +6,8 @@ import sys
 
 from .._files import atomic_path
 from ._cli_options import add_filter_arguments, filter_options
-from ._engine import DEFAULT_WINDOW, Filters
+from ._filters import Filters
+from ._regions import DEFAULT_WINDOW
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pysam
 
 from .._encoding import encode_sequence, one_hot_reads
 from .._pileup import Pileup, pileup
-from ._engine import DEFAULT_EXCLUDED, DEFAULT_WINDOW, ContigReads, Filters, project
-from ._regions import parse_region
+from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, DEFAULT_MIN_BASEQ, FLAGS, Filters
+from ._inputs import Inputs
+from ._projection import project
+from ._regions import DEFAULT_WINDOW, parse_region
+from ._stream import ContigStream
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -184,133 +186,6 @@ def _exact_counts(codes, starts, insertions, *, reference_length):
     return result.counts, result.depth, result.insertions
 
 
-# --- opening files -------------------------------------------------------------------------
-
-
-class _Inputs:
-    """An open BAM/CRAM and FASTA whose contigs agree; closes both."""
-
-    def __init__(self, bam: str | os.PathLike, reference: str | os.PathLike):
-        self.bam_path = os.fspath(bam)
-        self.reference_path = os.fspath(reference)
-        self.fasta = _open_fasta(self.reference_path)
-        try:
-            self.bam = _open_alignments(self.bam_path, self.reference_path)
-        except BaseException:
-            self.fasta.close()
-            raise
-        self.lengths = dict(zip(self.bam.references, self.bam.lengths))
-
-    def check_contig(self, contig: str) -> None:
-        fasta_lengths = dict(zip(self.fasta.references, self.fasta.lengths))
-        if contig not in fasta_lengths:
-            raise ValueError(
-                f"reference {self.reference_path!r} has no contig {contig!r}, which the BAM "
-                f"header of {self.bam_path!r} lists; pass the FASTA the reads were aligned to."
-            )
-        if fasta_lengths[contig] != self.lengths[contig]:
-            raise ValueError(
-                f"reference {self.reference_path!r} does not match the BAM header: contig "
-                f"{contig!r} has length {fasta_lengths[contig]} in the FASTA but "
-                f"{self.lengths[contig]} in {self.bam_path!r}; pass the FASTA the reads were "
-                "aligned to."
-            )
-
-    def reads(self, contig: str, start: int, end: int) -> Iterator:
-        if not self.bam.has_index():
-            raise ValueError(
-                f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` on "
-                "it to read a region."
-            )
-        return self.bam.fetch(contig, start, end)
-
-    def streams(self, region) -> Iterator[tuple[str, int, int, Iterator]]:
-        """`(contig, start, end, reads)` for each contig range of `region` (None: every contig).
-
-        A region needs the index; the whole file is read in one sequential pass (no index
-        needed), split by contig in header order.
-        """
-        regions = parse_region(region, self.lengths)
-        for contig, _, _ in regions:
-            self.check_contig(contig)
-        if region is not None:
-            for contig, start, end in regions:
-                yield contig, start, end, self.reads(contig, start, end)
-            return
-        if self.bam.has_index():
-            for contig, start, end in regions:
-                yield contig, start, end, self.bam.fetch(contig)
-            return
-        sequential = _Sequential(self.bam.fetch(until_eof=True))
-        for tid, (contig, start, end) in enumerate(regions):
-            yield contig, start, end, sequential.contig(tid, contig)
-
-    def sequence(self, contig: str, start: int, end: int) -> str:
-        return self.fasta.fetch(contig, start, end)
-
-    def close(self) -> None:
-        self.bam.close()
-        self.fasta.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class _Sequential:
-    """One pass over a coordinate-sorted file, handed out contig by contig."""
-
-    def __init__(self, reads: Iterator):
-        self._reads = reads
-        self._pending = None
-
-    def contig(self, tid: int, contig: str) -> Iterator:
-        while True:
-            read = self._pending if self._pending is not None else next(self._reads, None)
-            self._pending = None
-            if read is None:
-                return
-            read_tid = read.reference_id
-            if read_tid == tid:
-                yield read
-                continue
-            if 0 <= read_tid < tid:
-                raise ValueError(
-                    f"the BAM file is not sorted by coordinate ({read.query_name!r} on "
-                    f"{read.reference_name!r} comes after reads on {contig!r}); run "
-                    "`samtools sort`."
-                )
-            self._pending = read  # a later contig, or unplaced reads at the end
-            return
-
-
-def _open_fasta(path: str) -> pysam.FastaFile:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"reference FASTA {path!r} does not exist.")
-    try:
-        return pysam.FastaFile(path)
-    except (OSError, ValueError) as error:
-        raise OSError(
-            f"cannot open reference FASTA {path!r} ({error}); it must be a readable FASTA "
-            "(plain or bgzip), with a .fai index or a writable directory to create one."
-        ) from None
-
-
-def _open_alignments(path: str, reference: str) -> pysam.AlignmentFile:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"alignment file {path!r} does not exist.")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"alignment file {path!r} is not readable.")
-    try:
-        return pysam.AlignmentFile(path, "r", reference_filename=reference)
-    except (OSError, ValueError) as error:
-        raise OSError(
-            f"cannot read {path!r} as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
-        ) from None
-
-
 # --- the public API ------------------------------------------------------------------------
 
 
@@ -325,10 +200,9 @@ def _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, ma
     )
 
 
-def _batch(inputs: _Inputs, contig, start, end, reads, filters, reference=None) -> ReadBatch:
-    projection = project(reads, start, end, filters.min_baseq)
-    if reference is None:
-        reference = inputs.sequence(contig, start, end)
+def _batch(inputs: Inputs, contig, start, end, reads, filters) -> ReadBatch:
+    letters = inputs.sequence(contig, start, end)
+    projection = project(reads, start, end, filters.min_baseq, letters)
     return ReadBatch(
         contig=contig,
         region_start=start,
@@ -338,10 +212,10 @@ def _batch(inputs: _Inputs, contig, start, end, reads, filters, reference=None) 
         quality=projection.quality,
         insertions=projection.insertions,
         inserted_sequences=projection.inserted,
-        mapq=np.fromiter((read.mapq for read in reads), np.int64, len(reads)),
-        reverse=np.fromiter((read.reverse for read in reads), bool, len(reads)),
-        names=tuple(read.name for read in reads),
-        reference=np.asarray(encode_sequence(reference)),
+        mapq=reads.mapq,
+        reverse=(reads.flag & FLAGS["REVERSE"]) != 0,
+        names=tuple(np.char.decode(reads.names, "ascii").tolist()),
+        reference=np.asarray(encode_sequence(letters)),
     )
 
 
@@ -351,11 +225,11 @@ def read_region(
     region: str | tuple,
     *,
     min_mapq: int = 0,
-    min_baseq: int = 13,
+    min_baseq: int = DEFAULT_MIN_BASEQ,
     excl_flags: int | str = DEFAULT_EXCLUDED,
     count_orphans: bool = False,
     overlap_removal: bool = True,
-    max_depth: int = 8000,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> ReadBatch:
     """Read the alignments of one region into reference space, with samtools' filters.
 
@@ -396,13 +270,12 @@ def read_region(
     ```
     """
     filters = _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, max_depth)
-    with _Inputs(bam, reference) as inputs:
+    with Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
         if len(regions) != 1:
             raise ValueError(f"read_region: expected one region, got {region!r}.")
-        contig, start, end = regions[0]
-        inputs.check_contig(contig)
-        stream = ContigReads(inputs.reads(contig, start, end), contig, filters, inputs.bam_path)
+        ((contig, start, end, tables),) = inputs.streams(regions[0])
+        stream = ContigStream(tables, contig, filters, inputs.bam_path)
         return _batch(inputs, contig, start, end, stream.window(start, end), filters)
 
 
@@ -413,11 +286,11 @@ def iter_windows(
     *,
     window_size: int = DEFAULT_WINDOW,
     min_mapq: int = 0,
-    min_baseq: int = 13,
+    min_baseq: int = DEFAULT_MIN_BASEQ,
     excl_flags: int | str = DEFAULT_EXCLUDED,
     count_orphans: bool = False,
     overlap_removal: bool = True,
-    max_depth: int = 8000,
+    max_depth: int = DEFAULT_MAX_DEPTH,
     progress: bool | None = None,
 ) -> Iterator[ReadBatch]:
     """Stream a region (or every contig) as `ReadBatch`es of at most `window_size` positions.
@@ -447,11 +320,11 @@ def iter_windows(
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
     filters = _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, max_depth)
-    with _Inputs(bam, reference) as inputs:
+    with Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end, reads in inputs.streams(region):
-            stream = ContigReads(reads, contig, filters, inputs.bam_path)
+        for contig, start, end, tables in inputs.streams(region):
+            stream = ContigStream(tables, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)

@@ -1,6 +1,10 @@
-"""Regions: samtools strings (1-based, inclusive) or 0-based half-open tuples."""
+"""Regions: samtools strings (1-based, inclusive) or 0-based half-open tuples, streamed in
+windows."""
 
 import re
+
+DEFAULT_WINDOW = 50_000
+"""Positions per window when streaming a region (memory is bounded by one window)."""
 
 _NUMBER = r"[0-9][0-9,]*"
 _RANGE = re.compile(rf"^(?P<contig>.+?):(?P<start>{_NUMBER})(?:-(?P<end>{_NUMBER})?)?$")

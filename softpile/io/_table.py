@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import jax
 import numpy as np
 
-from ._engine import DEFAULT_WINDOW, ContigReads, Filters, project
-from ._reads import _bucket, _exact_counts, _Inputs, _pad, _Progress
-from ._regions import parse_region
+from ._filters import Filters
+from ._inputs import Inputs
+from ._projection import project
+from ._reads import _bucket, _exact_counts, _pad, _Progress
+from ._regions import DEFAULT_WINDOW, parse_region
+from ._stream import ContigStream
 
 HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 """The TSV header: `pos` is 1-based; counts after samtools mpileup's filters."""
@@ -36,25 +39,26 @@ def count_windows(
     `counts` columns: A, C, G, T, N, del, ins, exact integers (the `pileup` of one-hot reads
     with channels A,C,G,T,-,N and quality weighting off).
     """
-    with _Inputs(bam, reference) as inputs:
+    with Inputs(bam, reference) as inputs:
         regions = parse_region(region, inputs.lengths)
         bar = _Progress(sum(end - start for _, start, end in regions), progress)
         # One window in flight: JAX computes window k (asynchronously, on its own threads)
         # while Python reads and projects window k + 1.
         pending = None
-        for contig, start, end, reads in inputs.streams(region):
-            stream = ContigReads(reads, contig, filters, inputs.bam_path)
+        for contig, start, end, tables in inputs.streams(region):
+            stream = ContigStream(tables, contig, filters, inputs.bam_path)
             for window_start in range(start, end, window_size):
                 window_end = min(window_start + window_size, end)
                 reads = stream.window(window_start, window_end)
                 length = window_end - window_start
                 letters = inputs.sequence(contig, window_start, window_end)
-                if reads:
+                if len(reads):
                     projection = project(
                         reads,
                         window_start,
                         window_end,
                         filters.min_baseq,
+                        letters,
                         sequences=False,
                         qualities=False,
                     )

@@ -1,0 +1,201 @@
+"""Opening a BAM/CRAM/SAM and its FASTA once per run, and streaming alignment tables from it.
+
+pysam reads the header, checks the index and serves the reference sequence; the records
+themselves are decoded by oxbow into Arrow batches (compiled code, no Python per read).
+"""
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import oxbow
+import pysam
+
+from ._records import FIELDS, Alignments, alignments_of, contig_batches
+from ._regions import parse_region
+
+BATCH_READS = 32_768
+"""Records per decoded batch: large enough that per-batch overheads vanish, small enough that
+the reads held between windows stay a few MB."""
+
+
+class ReadError(OSError):
+    """The alignment file could not be decoded (truncated or corrupt)."""
+
+
+class Inputs:
+    """An open BAM/CRAM/SAM and FASTA whose contigs agree; closes both."""
+
+    def __init__(self, bam: str | os.PathLike, reference: str | os.PathLike):
+        self.bam_path = os.fspath(bam)
+        self.reference_path = os.fspath(reference)
+        self.fasta = _open_fasta(self.reference_path)
+        try:
+            with _open_alignments(self.bam_path, self.reference_path) as alignments:
+                self.lengths = dict(zip(alignments.references, alignments.lengths))
+                self.indexed = alignments.has_index()
+                self.format = alignments.format  # BAM, CRAM or SAM
+        except BaseException:
+            self.fasta.close()
+            raise
+        self._fasta_lengths = dict(zip(self.fasta.references, self.fasta.lengths))
+
+    def check_contig(self, contig: str) -> None:
+        if contig not in self._fasta_lengths:
+            raise ValueError(
+                f"reference {self.reference_path!r} has no contig {contig!r}, which the BAM "
+                f"header of {self.bam_path!r} lists; pass the FASTA the reads were aligned to."
+            )
+        if self._fasta_lengths[contig] != self.lengths[contig]:
+            raise ValueError(
+                f"reference {self.reference_path!r} does not match the BAM header: contig "
+                f"{contig!r} has length {self._fasta_lengths[contig]} in the FASTA but "
+                f"{self.lengths[contig]} in {self.bam_path!r}; pass the FASTA the reads were "
+                "aligned to."
+            )
+
+    def _source(self, regions: list[str] | None):
+        options = dict(fields=FIELDS, regions=regions, batch_size=BATCH_READS)
+        if self.format == "CRAM":
+            return oxbow.from_cram(self.bam_path, reference=self.reference_path, **options)
+        if self.format == "SAM":
+            return oxbow.from_sam(self.bam_path, **options)
+        return oxbow.from_bam(self.bam_path, **options)
+
+    def _batches(self, regions: list[str] | None) -> Iterator:
+        """The Arrow batches of the file (or of `regions`), read errors made clear."""
+        with _NativeErrors() as native:
+            try:
+                batches = iter(native.call(self._source(regions).batches))
+                while (batch := native.call(next, batches, None)) is not None:
+                    yield batch
+            except BaseException as error:
+                # oxbow reports a damaged file as a plain exception, or as a Rust panic
+                # (pyo3's PanicException, a BaseException).
+                if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
+                    raise
+                message = str(error).split("\n")[0]
+                raise ReadError(
+                    f"{self.bam_path}: error reading the alignments ({message}); the file "
+                    "looks truncated or corrupt."
+                ) from None
+
+    def streams(self, region) -> Iterator[tuple[str, int, int, Iterator[Alignments]]]:
+        """`(contig, start, end, tables)` for each contig range of `region` (None: every
+        contig, in header order).
+
+        A region needs the index; the whole file is read in one sequential pass (no index
+        needed), split by contig.
+        """
+        regions = parse_region(region, self.lengths)
+        for contig, _, _ in regions:
+            self.check_contig(contig)
+        if region is not None:
+            if not self.indexed:
+                raise ValueError(
+                    f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` "
+                    "on it to read a region."
+                )
+            for contig, start, end in regions:
+                batches = self._batches([f"{contig}:{start + 1}-{end}"])
+                yield contig, start, end, (alignments_of(batch, contig) for batch in batches)
+            return
+        whole = _WholeFile(contig_batches(self._batches(None)), list(self.lengths), self.bam_path)
+        for contig, start, end in regions:
+            yield contig, start, end, whole.tables(contig)
+
+    def sequence(self, contig: str, start: int, end: int) -> str:
+        return self.fasta.fetch(contig, start, end)
+
+    def close(self) -> None:
+        self.fasta.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _NativeErrors:
+    """Runs decoder calls with the process's stderr (fd 2) caught in a temporary file, so that
+    a Rust panic's report does not reach the user beside our one-line error; what a call that
+    succeeds printed there is passed on."""
+
+    def __enter__(self):
+        self._capture = tempfile.TemporaryFile()
+        return self
+
+    def call(self, function, *arguments):
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(self._capture.fileno(), 2)
+        try:
+            result = function(*arguments)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        if self._capture.tell():
+            self._capture.seek(0)
+            sys.stderr.write(self._capture.read().decode(errors="replace"))
+            self._capture.seek(0)
+            self._capture.truncate()
+        return result
+
+    def __exit__(self, *exc):
+        self._capture.close()
+
+
+class _WholeFile:
+    """One pass over a coordinate-sorted file, handed out contig by contig."""
+
+    def __init__(self, runs: Iterator, contigs: list[str], path: str):
+        self._runs = runs
+        self._order = {contig: index for index, contig in enumerate(contigs)}
+        self._path = path
+        self._pending = None
+
+    def tables(self, contig: str) -> Iterator[Alignments]:
+        index = self._order[contig]
+        while True:
+            run = self._pending if self._pending is not None else next(self._runs, None)
+            self._pending = None
+            if run is None:
+                return
+            run_contig, batch = run
+            if run_contig == contig:
+                yield alignments_of(batch, contig)
+                continue
+            if run_contig is not None and self._order[run_contig] < index:
+                raise ValueError(
+                    f"{self._path}: the file is not sorted by coordinate (reads on "
+                    f"{run_contig!r} come after reads on {contig!r}); run `samtools sort`."
+                )
+            self._pending = run  # a later contig, or unplaced reads at the end
+            return
+
+
+def _open_fasta(path: str) -> pysam.FastaFile:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"reference FASTA {path!r} does not exist.")
+    try:
+        return pysam.FastaFile(path)
+    except (OSError, ValueError) as error:
+        raise OSError(
+            f"cannot open reference FASTA {path!r} ({error}); it must be a readable FASTA "
+            "(plain or bgzip), with a .fai index or a writable directory to create one."
+        ) from None
+
+
+def _open_alignments(path: str, reference: str) -> pysam.AlignmentFile:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"alignment file {path!r} does not exist.")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"alignment file {path!r} is not readable.")
+    try:
+        return pysam.AlignmentFile(path, "r", reference_filename=reference)
+    except (OSError, ValueError) as error:
+        raise OSError(
+            f"cannot read {path!r} as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
+        ) from None

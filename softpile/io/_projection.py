@@ -1,0 +1,242 @@
+"""CIGAR projection: the reads of a window in reference space, for the whole batch at once.
+
+Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base codes (a `=`
+base is the reference's), `D` the gap code, `N` padding; an entry whose quality (the base's,
+or for `D`/`N` the next query base's, 0 when none follows) is below `min_baseq` becomes
+padding with its insertion flag. Reads with one aligned block (`[S]M[S]`, most short reads)
+take a dense path of row slices; the others go through the per-operation projection.
+"""
+
+import numpy as np
+
+from .._encoding import GAP, PAD, N
+from ._overlaps import one_block_clip
+from ._records import (
+    CONSUMES_QUERY,
+    CONSUMES_REFERENCE,
+    DEL,
+    INS,
+    IS_BASE,
+    PAD_OP,
+    Alignments,
+    exclusive_cumsum,
+)
+
+_EQUALS = 6  # a `=` base until it is replaced by the reference's code
+
+# Read letters -> codes: A C G T (either case) are bases, `=` the reference base, anything
+# else (N, IUPAC) is N.
+LETTER_CODES = np.full(256, N, dtype=np.int8)
+for _code, _letter in enumerate("ACGT"):
+    LETTER_CODES[ord(_letter)] = _code
+    LETTER_CODES[ord(_letter.lower())] = _code
+LETTER_CODES[ord("=")] = _EQUALS
+
+
+class Projection:
+    """Reference-space arrays of a batch of reads clipped to `[start, end)` (dense, unpadded)."""
+
+    __slots__ = ("starts", "codes", "quality", "insertions", "inserted", "lengths")
+
+    def __init__(self, starts, codes, quality, insertions, inserted, lengths):
+        self.starts = starts
+        self.codes = codes
+        self.quality = quality
+        self.insertions = insertions
+        self.inserted = inserted
+        self.lengths = lengths
+
+
+def project(
+    reads: Alignments,
+    start: int,
+    end: int,
+    min_baseq: int,
+    reference: str,
+    *,
+    sequences: bool = True,
+    qualities: bool = True,
+) -> Projection:
+    """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
+
+    `reference`: the letters of positions `[start, end)` (for `=` bases). Without `sequences`
+    the inserted bases are not collected; without `qualities` the `quality` array is all
+    zeros (the count table needs neither).
+    """
+    count = len(reads)
+    clips = one_block_clip(reads, np.arange(count))
+    simple = np.flatnonzero(clips >= 0)
+    row_starts = np.maximum(reads.start, start)
+    row_lengths = np.maximum(np.minimum(reads.end, end) - row_starts, 0)
+    width = max(int(row_lengths.max(initial=0)), 1)
+    codes = np.full((count, width), PAD, dtype=np.int8)
+    quality = np.zeros((count, width), dtype=np.float32)
+    insertions = np.zeros((count, width), dtype=np.float32)
+    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
+    if simple.size:
+        _project_one_block(
+            reads,
+            simple,
+            clips[simple],
+            row_starts,
+            row_lengths,
+            min_baseq,
+            codes,
+            quality,
+            qualities,
+        )
+    general = np.flatnonzero(clips < 0)
+    if general.size:
+        _project_general(
+            reads,
+            general,
+            start,
+            end,
+            row_starts,
+            min_baseq,
+            codes,
+            quality,
+            insertions,
+            inserted,
+            qualities,
+        )
+    equals = codes == _EQUALS
+    if equals.any():
+        rows, columns = np.nonzero(equals)
+        letters = np.frombuffer(reference.encode("ascii"), dtype=np.uint8)
+        codes[rows, columns] = LETTER_CODES[letters[row_starts[rows] - start + columns]]
+    return Projection(row_starts, codes, quality, insertions, inserted, row_lengths)
+
+
+def _project_one_block(
+    reads, rows, clips, row_starts, row_lengths, min_baseq, codes, quality, qualities
+) -> None:
+    """Reads with one aligned block: row `n` is a slice of the read's bases, so each row is
+    copied from one long array of all their bases (with `width` padding entries after it, so
+    every slice stays inside), then cut at the row's end and at the end of the stored bases."""
+    width = codes.shape[1]
+    offsets = reads.sequence_offsets
+    lengths = offsets[rows + 1] - offsets[rows]
+    total = int(offsets[-1])
+    # Bases below `min_baseq` become padding: `(code - PAD) * kept + PAD`, branch-free (much
+    # faster than `np.where` when the kept bases are scattered).
+    kept = (reads.quality >= min_baseq).view(np.int8)
+    letter_codes = LETTER_CODES[reads.letters]
+    padding = np.full(width, PAD, dtype=np.int8)
+    base_codes = np.concatenate([(letter_codes - PAD) * kept + PAD, padding])
+    first = clips + row_starts[rows] - reads.start[rows]
+    slice_starts = np.minimum(offsets[rows] + first, total)
+    windows = np.lib.stride_tricks.sliding_window_view(base_codes, width)[slice_starts]
+    columns = np.arange(width)
+    row_end = row_lengths[rows, None]
+    stored_end = np.minimum(np.maximum(lengths - first, 0)[:, None], row_end)
+    block = (windows - PAD) * (columns < stored_end).view(np.int8) + PAD  # as above
+    if min_baseq <= 0:
+        # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
+        block[(columns >= stored_end) & (columns < row_end)] = N
+    codes[rows] = block
+    if qualities:
+        padded = np.concatenate([reads.quality, np.zeros(width, np.uint8)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, width)[slice_starts]
+        keep = (columns < stored_end) & (windows >= min_baseq)
+        quality[rows] = windows * keep
+
+
+def _project_general(
+    reads, rows, start, end, row_starts, min_baseq, codes, quality, insertions, inserted, qualities
+) -> None:
+    """Any CIGAR: every operation's columns are laid out with `np.repeat`."""
+    count = rows.size
+    width = codes.shape[1]
+    read_starts = reads.start[rows]
+    op_counts = reads.cigar_offsets[rows + 1] - reads.cigar_offsets[rows]
+    first_op = exclusive_cumsum(op_counts)
+    op_read = np.repeat(np.arange(count), op_counts)
+    flat_ops = np.repeat(reads.cigar_offsets[rows] - first_op, op_counts) + np.arange(
+        op_counts.sum()
+    )
+    op, length = reads.ops[flat_ops].astype(np.int64), reads.op_lengths[flat_ops]
+
+    sequence_offsets = reads.sequence_offsets[rows]
+    sequence_lengths = reads.sequence_offsets[rows + 1] - sequence_offsets
+    letter_codes = LETTER_CODES[reads.letters]
+
+    reference_length = np.where(CONSUMES_REFERENCE[op], length, 0)
+    query_length = np.where(CONSUMES_QUERY[op], length, 0)
+    global_reference = exclusive_cumsum(reference_length)
+    global_query = exclusive_cumsum(query_length)
+    op_start = read_starts[op_read] + global_reference - global_reference[first_op][op_read]
+    op_query = global_query - global_query[first_op][op_read]
+    op_end = op_start + reference_length
+    local_starts = row_starts[rows]
+
+    clipped_start = np.maximum(op_start, start)
+    clipped = np.maximum(np.minimum(op_end, end) - clipped_start, 0)
+    column_op = np.repeat(np.arange(op.size), clipped)
+    position = clipped_start[column_op] + (
+        np.arange(column_op.size) - np.repeat(exclusive_cumsum(clipped), clipped)
+    )
+    row = op_read[column_op]
+    column = position - local_starts[row]
+    kind = op[column_op]
+    is_base = IS_BASE[kind]
+    query_index = op_query[column_op] + np.where(is_base, position - op_start[column_op], 0)
+    in_sequence = query_index < sequence_lengths[row]
+    flat = np.where(in_sequence, sequence_offsets[row] + query_index, 0)
+    entry_codes = np.where(
+        is_base,
+        np.where(in_sequence, letter_codes[flat] if letter_codes.size else N, N),
+        np.where(kind == DEL, GAP, PAD),
+    ).astype(np.int8)
+    current = reads.quality[flat] if reads.quality.size else np.zeros(flat.size, np.uint8)
+    entry_quality = np.where(in_sequence, current, 0)
+    tweaked_from = reads.tweaked_from[rows]
+    if (tweaked_from >= 0).any():
+        # Columns reported before the mate arrived keep the qualities from before the overlap
+        # adjustment (this matters only for D/N columns, which borrow the next base's quality).
+        original = reads.original_quality[flat] if reads.original_quality.size else current
+        before = (position < tweaked_from[row]) & in_sequence
+        entry_quality = np.where(before, original, entry_quality)
+    keep = entry_quality >= min_baseq
+
+    # Insertion flags: an I (run of I/P operations) counts on the last column of the M/=/X/D/N
+    # operation right before it; a leading I (nothing reference-consuming before) never counts.
+    insertion_ops = np.flatnonzero((op == INS) & (length > 0))
+    if insertion_ops.size:
+        indices = np.arange(op.size)
+        insertion_or_pad = (op == INS) | (op == PAD_OP)
+        last_other = np.maximum.accumulate(np.where(insertion_or_pad, -1, indices))
+        anchor = last_other[insertion_ops]
+        valid = (anchor >= first_op[op_read[insertion_ops]]) & CONSUMES_REFERENCE[
+            op[np.maximum(anchor, 0)]
+        ]
+        insertion_ops, anchor = insertion_ops[valid], anchor[valid]
+        anchor_position = op_end[anchor] - 1
+        inside = (anchor_position >= start) & (anchor_position < end)
+        insertion_ops, anchor = insertion_ops[inside], anchor[inside]
+        anchor_rows = op_read[anchor]
+        anchor_columns = anchor_position[inside] - local_starts[anchor_rows]
+        # The flag lives and dies with the entry it is attached to (same BQ decision).
+        entry_keep = np.zeros(count * width, dtype=bool)
+        entry_keep[row * width + column] = keep
+        kept = entry_keep[anchor_rows * width + anchor_columns]
+        insertions[rows[anchor_rows[kept]], anchor_columns[kept]] = 1.0
+        if inserted:
+            letters = reads.letters
+            for i in np.flatnonzero(kept).tolist():
+                read_index = int(rows[anchor_rows[i]])
+                begin = int(sequence_offsets[anchor_rows[i]] + op_query[insertion_ops[i]])
+                stop = min(
+                    begin + int(length[insertion_ops[i]]),
+                    int(sequence_offsets[anchor_rows[i]] + sequence_lengths[anchor_rows[i]]),
+                )
+                piece = letters[begin:stop].tobytes().decode("ascii")
+                key = int(anchor_columns[i])
+                inserted[read_index][key] = inserted[read_index].get(key, "") + piece
+
+    kept_rows, kept_columns = rows[row[keep]], column[keep]
+    kept_codes = entry_codes[keep]
+    codes[kept_rows, kept_columns] = kept_codes
+    if qualities:
+        present = kept_codes != PAD
+        quality[kept_rows[present], kept_columns[present]] = entry_quality[keep][present]
