@@ -207,18 +207,19 @@ def test_windows_stream_in_order_and_compile_few_shapes(random_case):
 
 
 def test_progress_bar_only_when_enabled_and_slow(monkeypatch, capsys):
-    from softpile.io import _reads
+    from softpile.io import _progress
+    from softpile.io._progress import Progress
 
     clock = iter([0.0, 0.5, 2.0, 3.0])
-    monkeypatch.setattr(_reads.time, "monotonic", lambda: next(clock))
-    bar = _reads._Progress(1000, True)  # started at t=0
+    monkeypatch.setattr(_progress.time, "monotonic", lambda: next(clock))
+    bar = Progress(1000, True)  # started at t=0
     bar.advance(100)  # t=0.5: too early to show anything
     assert capsys.readouterr().err == ""
     bar.advance(400)  # t=2.0: shown
     bar.close()
     err = capsys.readouterr().err
     assert "50.0%" in err and "500/1,000 bp" in err and err.endswith("\n")
-    quiet = _reads._Progress(1000, False)
+    quiet = Progress(1000, False)
     quiet.advance(1000)
     quiet.close()
     assert capsys.readouterr().err == ""

@@ -21,7 +21,7 @@ from io_helpers import (
 
 from softpile.io._filters import Filters
 from softpile.io._inputs import Inputs
-from softpile.io._stream import ContigStream
+from softpile.io._windows import stream_windows
 
 OPTIONS = [
     [],
@@ -135,8 +135,8 @@ def test_gapped_overlap_qualities_match_samtools(seed, tmp_path):
     with pysam.AlignmentFile(str(bam)) as handle:
         alignments = {(a.query_name, a.flag & 0x10): a for a in handle.fetch("chr1")}
     with Inputs(bam, fasta) as inputs:
-        ((contig, _, _, tables),) = inputs.streams("chr1")
-        reads = ContigStream(tables, contig, Filters(min_baseq=0)).window(0, length)
+        (window,) = stream_windows([inputs], "chr1", window_size=length, filters=Filters())
+    reads = window.reads[0]
     for row in range(len(reads)):
         name, reverse = reads.names[row].decode(), int(reads.flag[row]) & 0x10
         alignment = alignments[(name, reverse)]

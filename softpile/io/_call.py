@@ -1,10 +1,12 @@
 """Variant calling from BAM/CRAM files: windows of reads -> `call_reads` -> records.
 
-The reads of each window are read with `read_region` (samtools' filters), extended by a margin
-on the right so that an indel near the end of a window is seen whole; the positions of the
-window itself are called. Several BAMs are called together, one VCF column each.
+The reads of each window come from the one window loop (samtools' filters, each BAM read once),
+extended by a margin on the right so that an indel near the end of a window is seen whole; the
+positions of the window itself are called. Several BAMs are called together, one VCF column
+each.
 """
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -20,9 +22,11 @@ import pysam
 from .._calling import CallResult, SampleReads, call_reads
 from .._quality import QualityFilter
 from .._variants import VariantModel
-from ._filters import DEFAULT_EXCLUDED
-from ._reads import ReadBatch, read_region
+from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
+from ._inputs import Inputs
+from ._reads import ReadBatch, batch_of
 from ._regions import parse_region
+from ._windows import stream_windows
 
 CALL_WINDOW = 50_000
 """Positions called per window (memory is bounded by one window's reads)."""
@@ -165,7 +169,7 @@ def iter_calls(
     excl_flags: int | str = DEFAULT_EXCLUDED,
     count_orphans: bool = False,
     overlap_removal: bool = True,
-    max_depth: int = 8000,
+    max_depth: int = DEFAULT_MAX_DEPTH,
     progress=None,
 ) -> Iterator[CallResult]:
     """Call a region (or every contig) window by window: one `CallResult` per window.
@@ -190,10 +194,8 @@ def iter_calls(
 
     ```
     """
-    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
-        raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
-    plan = _plan(bams, region)
-    filters = dict(
+    _plan(bams, region)
+    filters = Filters(
         min_mapq=min_mapq,
         min_baseq=min_baseq,
         excl_flags=excl_flags,
@@ -201,29 +203,32 @@ def iter_calls(
         overlap_removal=overlap_removal,
         max_depth=max_depth,
     )
-    for contig, start, end in plan.regions:
-        contig_end = plan.lengths[contig]
-        for window_start in range(start, end, window_size):
-            window_end = min(window_start + window_size, end)
-            read_end = min(window_end + CALL_MARGIN, contig_end)
-            batches = [
-                read_region(bam, reference, (contig, window_start, read_end), **filters)
-                for bam in bams
-            ]
+    with contextlib.ExitStack() as stack:
+        inputs = [stack.enter_context(Inputs(bam, reference)) for bam in bams]
+        windows = stream_windows(
+            inputs,
+            region,
+            window_size=window_size,
+            filters=filters,
+            margin=CALL_MARGIN,
+            progress=False,
+        )
+        for window in windows:
+            batches = [batch_of(window, reads, min_baseq) for reads in window.reads]
             # Pad the reference to a whole window so the last window compiles no new shape.
             codes = np.full(window_size + CALL_MARGIN, 5, dtype=np.int32)
-            codes[: read_end - window_start] = batches[0].reference
+            codes[: window.read_end - window.start] = batches[0].reference
             yield call_reads(
                 [_sample_reads(batch) for batch in batches],
                 codes,
-                contig=contig,
-                offset=window_start,
-                call_length=window_end - window_start,
+                contig=window.contig,
+                offset=window.start,
+                call_length=window.end - window.start,
                 variant_model=variant_model,
                 quality_filter=quality_filter,
             )
             if progress is not None:
-                progress(window_end - window_start)
+                progress(window.end - window.start)
 
 
 def call_region(

@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
-        from ._reads import _Progress
+        from ._progress import Progress
         from ._vcf import write_vcf
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             f"two BAMs have the same sample name ({', '.join(samples)}); VCF columns must be "
             "unique: give each file its own read group SM."
         )
-    bar = _Progress(
+    bar = Progress(
         sum(end - start for _, start, end in plan.regions), False if args.quiet else None
     )
     windows = iter_calls(

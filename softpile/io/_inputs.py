@@ -40,6 +40,7 @@ class Inputs:
             self.fasta.close()
             raise
         self._fasta_lengths = dict(zip(self.fasta.references, self.fasta.lengths))
+        self._whole = None
 
     def check_contig(self, contig: str) -> None:
         if contig not in self._fasta_lengths:
@@ -81,29 +82,31 @@ class Inputs:
                     "looks truncated or corrupt."
                 ) from None
 
-    def streams(self, region) -> Iterator[tuple[str, int, int, Iterator[Alignments]]]:
-        """`(contig, start, end, tables)` for each contig range of `region` (None: every
-        contig, in header order).
-
-        A region needs the index; the whole file is read in one sequential pass (no index
-        needed), split by contig.
-        """
+    def regions(self, region) -> list[tuple[str, int, int]]:
+        """The contig ranges of `region` (None: every contig, in header order), checked
+        against the FASTA, and the index when a region is given."""
         regions = parse_region(region, self.lengths)
         for contig, _, _ in regions:
             self.check_contig(contig)
-        if region is not None:
-            if not self.indexed:
-                raise ValueError(
-                    f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` "
-                    "on it to read a region."
+        if region is not None and not self.indexed:
+            raise ValueError(
+                f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` on it "
+                "to read a region."
+            )
+        return regions
+
+    def tables(self, contig: str, start: int, end: int, whole_file: bool) -> Iterator[Alignments]:
+        """The alignment tables of the reads overlapping `[start, end)` of `contig`, in file
+        order. With `whole_file`, the contigs are taken in header order from one sequential
+        pass over the file (no index needed); otherwise the index is queried."""
+        if whole_file:
+            if self._whole is None:
+                self._whole = _WholeFile(
+                    contig_batches(self._batches(None)), list(self.lengths), self.bam_path
                 )
-            for contig, start, end in regions:
-                batches = self._batches([f"{contig}:{start + 1}-{end}"])
-                yield contig, start, end, (alignments_of(batch, contig) for batch in batches)
-            return
-        whole = _WholeFile(contig_batches(self._batches(None)), list(self.lengths), self.bam_path)
-        for contig, start, end in regions:
-            yield contig, start, end, whole.tables(contig)
+            return self._whole.tables(contig)
+        batches = self._batches([f"{contig}:{start + 1}-{end}"])
+        return (alignments_of(batch, contig) for batch in batches)
 
     def sequence(self, contig: str, start: int, end: int) -> str:
         return self.fasta.fetch(contig, start, end)

@@ -3,8 +3,6 @@
 import dataclasses
 import functools
 import os
-import sys
-import time
 from collections.abc import Iterator
 
 import jax
@@ -16,8 +14,9 @@ from .._pileup import Pileup, pileup
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, DEFAULT_MIN_BASEQ, FLAGS, Filters
 from ._inputs import Inputs
 from ._projection import project
+from ._records import Alignments
 from ._regions import DEFAULT_WINDOW, parse_region
-from ._stream import ContigStream
+from ._windows import Window, stream_windows
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -200,9 +199,10 @@ def _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, ma
     )
 
 
-def _batch(inputs: Inputs, contig, start, end, reads, filters) -> ReadBatch:
-    letters = inputs.sequence(contig, start, end)
-    projection = project(reads, start, end, filters.min_baseq, letters)
+def batch_of(window: Window, reads: Alignments, min_baseq: int) -> ReadBatch:
+    """The `ReadBatch` of one input's reads in a window (over `[start, read_end)`)."""
+    contig, start, end, letters = window.contig, window.start, window.read_end, window.letters
+    projection = project(reads, start, end, min_baseq, letters)
     return ReadBatch(
         contig=contig,
         region_start=start,
@@ -274,9 +274,11 @@ def read_region(
         regions = parse_region(region, inputs.lengths)
         if len(regions) != 1:
             raise ValueError(f"read_region: expected one region, got {region!r}.")
-        ((contig, start, end, tables),) = inputs.streams(regions[0])
-        stream = ContigStream(tables, contig, filters, inputs.bam_path)
-        return _batch(inputs, contig, start, end, stream.window(start, end), filters)
+        _, start, end = regions[0]
+        (window,) = stream_windows(
+            [inputs], regions[0], window_size=end - start, filters=filters, progress=False
+        )
+        return batch_of(window, window.reads[0], filters.min_baseq)
 
 
 def iter_windows(
@@ -317,20 +319,13 @@ def iter_windows(
 
     ```
     """
-    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
-        raise ValueError(f"window_size must be a positive int, got {window_size!r}.")
     filters = _filters(min_mapq, min_baseq, excl_flags, count_orphans, overlap_removal, max_depth)
     with Inputs(bam, reference) as inputs:
-        regions = parse_region(region, inputs.lengths)
-        bar = _Progress(sum(end - start for _, start, end in regions), progress)
-        for contig, start, end, tables in inputs.streams(region):
-            stream = ContigStream(tables, contig, filters, inputs.bam_path)
-            for window_start in range(start, end, window_size):
-                window_end = min(window_start + window_size, end)
-                reads = stream.window(window_start, window_end)
-                yield _batch(inputs, contig, window_start, window_end, reads, filters)
-                bar.advance(window_end - window_start)
-        bar.close()
+        windows = stream_windows(
+            [inputs], region, window_size=window_size, filters=filters, progress=progress
+        )
+        for window in windows:
+            yield batch_of(window, window.reads[0], filters.min_baseq)
 
 
 def pileup_region(
@@ -378,32 +373,3 @@ def pileup_region(
     if len(pieces) == 1:
         return pieces[0]
     return jax.tree.map(lambda *fields: jnp.concatenate(fields), *pieces)
-
-
-class _Progress:
-    """A one-line progress bar on stderr, shown only for terminals and long work."""
-
-    def __init__(self, total: int, enabled: bool | None):
-        self.total = max(total, 1)
-        self.done = 0
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.started = time.monotonic()
-        self.shown = False
-
-    def advance(self, amount: int) -> None:
-        self.done += amount
-        if not self.enabled or time.monotonic() - self.started < 1.0:
-            return
-        fraction = self.done / self.total
-        bar = "#" * int(30 * fraction)
-        print(
-            f"\rsoftpile: [{bar:<30}] {100 * fraction:5.1f}% {self.done:,}/{self.total:,} bp",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            print(file=sys.stderr, flush=True)

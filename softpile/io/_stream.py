@@ -34,7 +34,7 @@ class ContigStream:
         self._last_start = -1  # start of the last accepted read (htslib's max_pos)
         self._reads = Alignments.empty()  # accepted reads still needed, in arrival order
         self._waiting = np.zeros(0, dtype=bool)  # first mates waiting for their mate
-        self._released = -1  # windows were handed out up to here
+        self._released = -1  # no window will start before this
 
     def _pull(self) -> None:
         """Take the next table of the file and add its accepted reads."""
@@ -123,5 +123,6 @@ class ContigStream:
             self._pull()
         reads = self._reads
         last = int(np.searchsorted(reads.start, end, side="left"))
-        self._released = end
+        # Later windows start at or after this one: reads ending before it can go.
+        self._released = start
         return reads.slice(0, last).select(reads.end[:last] > start)

@@ -10,9 +10,9 @@ import numpy as np
 from ._filters import Filters
 from ._inputs import Inputs
 from ._projection import project
-from ._reads import _bucket, _exact_counts, _pad, _Progress
-from ._regions import DEFAULT_WINDOW, parse_region
-from ._stream import ContigStream
+from ._reads import _bucket, _exact_counts, _pad
+from ._regions import DEFAULT_WINDOW
+from ._windows import Window, stream_windows
 
 HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 """The TSV header: `pos` is 1-based; counts after samtools mpileup's filters."""
@@ -40,55 +40,53 @@ def count_windows(
     with channels A,C,G,T,-,N and quality weighting off).
     """
     with Inputs(bam, reference) as inputs:
-        regions = parse_region(region, inputs.lengths)
-        bar = _Progress(sum(end - start for _, start, end in regions), progress)
+        windows = stream_windows(
+            [inputs], region, window_size=window_size, filters=filters, progress=progress
+        )
         # One window in flight: JAX computes window k (asynchronously, on its own threads)
         # while Python reads and projects window k + 1.
         pending = None
-        for contig, start, end, tables in inputs.streams(region):
-            stream = ContigStream(tables, contig, filters, inputs.bam_path)
-            for window_start in range(start, end, window_size):
-                window_end = min(window_start + window_size, end)
-                reads = stream.window(window_start, window_end)
-                length = window_end - window_start
-                letters = inputs.sequence(contig, window_start, window_end)
-                if len(reads):
-                    projection = project(
-                        reads,
-                        window_start,
-                        window_end,
-                        filters.min_baseq,
-                        letters,
-                        sequences=False,
-                        qualities=False,
-                    )
-                    columns = _bucket(projection.codes.shape[1])
-                    positions = min(_bucket(length), _bucket(window_size))
-                    offsets = projection.starts - window_start
-                    dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
-                    result = _zero_counts(positions, columns, dtype)
-                    # Fixed-size chunks of reads: one compiled shape, sums kept on device.
-                    # NumPy arrays go to the compiled function as they are (no conversions
-                    # to compile).
-                    for first in range(0, len(reads), CHUNK):
-                        rows = slice(first, first + CHUNK)
-                        result = _add_exact_counts(
-                            result,
-                            _pad(projection.codes[rows], (CHUNK, columns), -1),
-                            _pad(offsets[rows], (CHUNK,), 0),
-                            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(dtype),
-                            reference_length=positions,
-                        )
-                else:
-                    result = None
-                if pending is not None:
-                    yield _finish(*pending)
-                    bar.advance(pending[3])
-                pending = (contig, window_start, letters, length, result)
+        for window in windows:
+            result = _count(window, window_size, filters.min_baseq)
+            if pending is not None:
+                yield _finish(*pending)
+            pending = (
+                window.contig,
+                window.start,
+                window.letters,
+                window.end - window.start,
+                result,
+            )
         if pending is not None:
             yield _finish(*pending)
-            bar.advance(pending[3])
-        bar.close()
+
+
+def _count(window: Window, window_size: int, min_baseq: int):
+    """Start the exact counts of one window (None when no read covers it)."""
+    reads = window.reads[0]
+    if not len(reads):
+        return None
+    length = window.end - window.start
+    projection = project(
+        reads, window.start, window.end, min_baseq, window.letters, sequences=False, qualities=False
+    )
+    columns = _bucket(projection.codes.shape[1])
+    positions = min(_bucket(length), _bucket(window_size))
+    offsets = projection.starts - window.start
+    dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
+    result = _zero_counts(positions, columns, dtype)
+    # Fixed-size chunks of reads: one compiled shape, sums kept on device. NumPy arrays go to
+    # the compiled function as they are (no conversions to compile).
+    for first in range(0, len(reads), CHUNK):
+        rows = slice(first, first + CHUNK)
+        result = _add_exact_counts(
+            result,
+            _pad(projection.codes[rows], (CHUNK, columns), -1),
+            _pad(offsets[rows], (CHUNK,), 0),
+            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(dtype),
+            reference_length=positions,
+        )
+    return result
 
 
 @functools.partial(jax.jit, static_argnames=("reference_length",))
