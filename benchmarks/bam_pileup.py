@@ -1,127 +1,62 @@
-"""`softpile pileup` vs `samtools mpileup` on a simulated 30x, 1 Mb BAM: wall time and peak RSS.
+"""`softpile pileup` vs `samtools mpileup -B` on simulated 30x BAMs: wall time and peak RSS.
 
-    python benchmarks/bam_pileup.py [--length 1000000] [--coverage 30] [--seed 0]
+    python benchmarks/bam_pileup.py                                   # 1 Mb
+    python benchmarks/bam_pileup.py --lengths 1000000 10000000 --repeats 3
+    python benchmarks/bam_pileup.py --length 200000                   # a quick look
 
-Simulates (seeded) a random reference and paired 150 bp reads with mismatches, small indels,
-soft clips and overlapping mates, writes a sorted, indexed BAM with pysam, then runs, each in
-its own process and with the same options (samtools' defaults, BAQ off) writing to a file:
+For each length, takes the simulated sample of `benchmarks/simulate_bam.py` (150 bp pairs at
+30x with quality-correlated errors, indels, soft clips, a MAPQ mix, duplicates, secondary and
+unmapped reads, improper pairs; made once, then cached in `--out`) and runs, each in its own
+process and with the same options (samtools' defaults, BAQ off), writing to a file:
 
-- `python -m softpile pileup BAM -f FA -o OUT --quiet`
-- `samtools mpileup -B -f FA -o OUT BAM` (pysam's bundled samtools 1.24, called from a Python
-  process, since pysam ships no samtools executable)
+- `softpile pileup BAM -f FA -o OUT --quiet` (as `python -m softpile`, with this Python);
+- `samtools mpileup -B -f FA -o OUT BAM` (pysam's bundled samtools, called from a Python
+  process, since pysam ships no samtools executable).
 
-and prints both measurements and their ratios (softpile / samtools). It also checks that the
-two outputs agree on every printed column, so the timing compares like with like.
+It prints the wall seconds (best of `--repeats`) and peak RSS (largest) of each child alone,
+their ratios (softpile / samtools), and checks that the two outputs agree on every printed
+column (parsed by `tests/io_helpers.py`, a block of positions at a time), so the timing
+compares like with like.
 
-Then it times two lower bounds, each in its own process, that any `softpile pileup` built as
-DESIGN.md asks (a JAX core, pysam for reading, no hand-written BAM parser) must pay:
+Then, per length, the steady-state speed of reading alone, in one process each, start-up
+excluded: BAM -> `ReadBatch` (`softpile.io.iter_windows` over the whole BAM, after one warm-up
+pass over the first 100 kb that imports and compiles what it needs; reads/s counts the reads of
+the batches, so after samtools' default filters, and a read that crosses a window boundary
+once per window), and, for scale, pysam iterating every record and reading the fields a pileup
+needs (position, flag, MAPQ, CIGAR, sequence, qualities).
 
-- `import softpile` (JAX, Equinox, jaxtyping, beartype);
-- iterating the reads with pysam while reading the fields a pileup needs (position, flag,
-  MAPQ, CIGAR, sequence, qualities), doing nothing with them.
+Last, the fixed start-up cost: both commands, and `import softpile` alone, on a 2 kb sample.
 """
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-import pysam
+from simulate_bam import default_directory, simulate_bam
 
-READ_LENGTH = 150
-
-
-def simulate(directory: Path, length: int, coverage: float, seed: int) -> tuple[Path, Path]:
-    rng = np.random.default_rng(seed)
-    reference = "".join(np.array(list("ACGT"))[rng.integers(0, 4, length)])
-    fasta = directory / "reference.fa"
-    with open(fasta, "w") as handle:
-        handle.write(">chr1\n")
-        for i in range(0, length, 80):
-            handle.write(reference[i : i + 80] + "\n")
-    pysam.faidx(str(fasta))
-
-    header = pysam.AlignmentHeader.from_dict(
-        {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": length}]}
-    )
-    pairs = int(coverage * length / (2 * READ_LENGTH))
-    fragment_starts = np.sort(rng.integers(0, length - 600, pairs))
-    fragment_lengths = rng.integers(200, 500, pairs)  # some mates overlap (fragment < 300)
-    letters = np.frombuffer(reference.encode(), dtype=np.uint8)
-    bases = np.frombuffer(b"ACGT", dtype=np.uint8)
-    unsorted = directory / "unsorted.bam"
-    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
-        for i in range(pairs):
-            start = int(fragment_starts[i])
-            second = start + int(fragment_lengths[i]) - READ_LENGTH
-            for mate, (position, flag) in enumerate(((start, 99), (second, 147))):
-                out.write(
-                    _read(rng, header, letters, bases, f"f{i}", position, flag, start, second)
-                )
-    bam = directory / "reads.bam"
-    pysam.sort("-o", str(bam), str(unsorted))
-    pysam.index(str(bam))
-    os.unlink(unsorted)
-    return bam, fasta
-
-
-def _read(rng, header, letters, bases, name, position, flag, first, second):
-    kind = rng.random()
-    if kind < 0.05:  # a small deletion
-        cigar, span = "70M2D80M", READ_LENGTH + 2
-        sequence = np.concatenate(
-            [letters[position : position + 70], letters[position + 72 : position + 152]]
-        )
-    elif kind < 0.10:  # a small insertion
-        cigar, span = "70M2I78M", READ_LENGTH - 2
-        sequence = np.concatenate(
-            [letters[position : position + 70], bases[:2], letters[position + 70 : position + 148]]
-        )
-    elif kind < 0.15:  # soft-clipped adapter
-        cigar, span = "140M10S", 140
-        sequence = np.concatenate(
-            [letters[position : position + 140], bases[rng.integers(0, 4, 10)]]
-        )
-    else:
-        cigar, span = "150M", READ_LENGTH
-        sequence = letters[position : position + READ_LENGTH].copy()
-    sequence = sequence.copy()
-    errors = rng.random(sequence.size) < 0.01
-    sequence[errors] = bases[rng.integers(0, 4, int(errors.sum()))]
-    read = pysam.AlignedSegment(header)
-    read.query_name = name
-    read.flag = flag
-    read.reference_id = 0
-    read.reference_start = position
-    read.mapping_quality = int(rng.choice([0, 20, 60, 60, 60]))
-    read.cigarstring = cigar
-    read.query_sequence = sequence.tobytes().decode()
-    read.query_qualities = rng.integers(2, 41, sequence.size).astype(np.uint8).tolist()
-    read.next_reference_id = 0
-    read.next_reference_start = second if flag & 0x40 else first
-    template = second + READ_LENGTH - first
-    read.template_length = template if flag & 0x40 else -template
-    del span
-    return read
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_LENGTH = 2_000
+WARM_UP = 100_000  # bp read once before the timed pass
+BLOCK = 100_000  # positions compared at a time
 
 
 # Runs one command and prints its wall seconds and peak RSS. It is started as a small process
 # of its own because Linux charges a child, in `ru_maxrss`, with the peak RSS of the process
-# that forked it (kept across `exec`): measured straight from this script, which holds the
-# simulated data, every command would look at least as large as this script.
+# that forked it (kept across `exec`): measured straight from this script, which holds parsed
+# outputs, every command would look at least as large as this script.
 _RUNNER = """
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, tempfile, time
 command = json.loads(sys.argv[1])
-started = time.perf_counter()
-process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-_, status, usage = os.wait4(process.pid, 0)
-wall = time.perf_counter() - started
-error = process.stderr.read().decode()
+with tempfile.TemporaryFile() as errors:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    errors.seek(0)
+    error = errors.read().decode(errors="replace")
 print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, error]))
 """
 
@@ -146,25 +81,9 @@ def repeated(command: list[str], repeats: int) -> tuple[float, float]:
     return min(wall for wall, _ in runs), max(rss for _, rss in runs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--length", type=int, default=1_000_000)
-    parser.add_argument("--coverage", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=1)
-    args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as name:
-        directory = Path(name)
-        started = time.perf_counter()
-        bam, fasta = simulate(directory, args.length, args.coverage, args.seed)
-        reads = int(pysam.AlignmentFile(str(bam)).mapped)
-        print(
-            f"simulated {reads:,} reads over {args.length:,} bp ({args.coverage:g}x) in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        ours_path, theirs_path = directory / "softpile.tsv", directory / "samtools.txt"
-        softpile_command = [
+def commands(bam: Path, fasta: Path, ours: Path, theirs: Path) -> dict[str, list[str]]:
+    return {
+        "softpile pileup": [
             sys.executable,
             "-m",
             "softpile",
@@ -173,10 +92,10 @@ def main() -> None:
             "-f",
             str(fasta),
             "-o",
-            str(ours_path),
+            str(ours),
             "--quiet",
-        ]
-        samtools_command = [
+        ],
+        "samtools mpileup -B": [
             sys.executable,
             "-c",
             "import sys, pysam; pysam.samtools.mpileup(*sys.argv[1:], catch_stdout=False)",
@@ -184,58 +103,183 @@ def main() -> None:
             "-f",
             str(fasta),
             "-o",
-            str(theirs_path),
+            str(theirs),
             str(bam),
-        ]
-        ours_wall, ours_rss = repeated(softpile_command, args.repeats)
-        theirs_wall, theirs_rss = repeated(samtools_command, args.repeats)
-        print(f"{'':24}{'wall s':>10}{'peak RSS MiB':>15}")
-        print(f"{'softpile pileup':24}{ours_wall:10.2f}{ours_rss:15.0f}")
-        print(f"{'samtools mpileup -B':24}{theirs_wall:10.2f}{theirs_rss:15.0f}")
-        print(
-            f"{'ratio softpile/samtools':24}{ours_wall / theirs_wall:10.2f}"
-            f"{ours_rss / theirs_rss:15.2f}"
-        )
-        _check_agreement(ours_path, theirs_path)
+        ],
+    }
 
-        floors = {
-            "import softpile": [sys.executable, "-c", "import softpile"],
-            "pysam: read the fields": [sys.executable, "-c", _TOUCH_FIELDS, str(bam)],
-        }
-        print(
-            f"\n{'lower bounds (own processes)':30}{'wall s':>10}{'/ samtools':>12}"
-            f"{'peak RSS MiB':>15}{'/ samtools':>12}"
-        )
-        total = 0.0
-        for label, command in floors.items():
-            wall, rss = repeated(command, args.repeats)
-            total += wall
-            print(
-                f"{label:30}{wall:10.2f}{wall / theirs_wall:12.2f}{rss:15.0f}"
-                f"{rss / theirs_rss:12.2f}"
-            )
-        print(f"{'sum of the walls':30}{total:10.2f}{total / theirs_wall:12.2f}")
 
+# Steady-state reading, timed inside the child: prints [reads, best seconds].
+_READ_BATCHES = """
+import json, sys, time
+import softpile.io
+bam, fasta, contig, warm_up, repeats = sys.argv[1:4] + [int(a) for a in sys.argv[4:]]
+list(softpile.io.iter_windows(bam, fasta, (contig, 0, warm_up), progress=False))
+best = float("inf")
+for _ in range(repeats):
+    started, n = time.perf_counter(), 0
+    for batch in softpile.io.iter_windows(bam, fasta, progress=False):
+        n += batch.num_reads
+    best = min(best, time.perf_counter() - started)
+print(json.dumps([n, best]))
+"""
 
 _TOUCH_FIELDS = """
-import sys, pysam
-with pysam.AlignmentFile(sys.argv[1]) as bam:
-    for read in bam.fetch(until_eof=True):
-        (read.reference_start, read.flag, read.mapping_quality, read.cigartuples,
-         read.query_sequence, read.query_qualities)
+import json, sys, time
+import pysam
+bam, repeats = sys.argv[1], int(sys.argv[2])
+best = float("inf")
+for _ in range(repeats):
+    started, n = time.perf_counter(), 0
+    with pysam.AlignmentFile(bam) as reads:
+        for read in reads.fetch(until_eof=True):
+            (read.reference_start, read.flag, read.mapping_quality, read.cigartuples,
+             read.query_sequence, read.query_qualities)
+            n += 1
+    best = min(best, time.perf_counter() - started)
+print(json.dumps([n, best]))
 """
 
 
-def _check_agreement(ours_path: Path, theirs_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+def timed_in_child(script: str, *arguments) -> tuple[int, float]:
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, arguments)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"reading benchmark failed:\n{result.stderr}")
+    reads, seconds = json.loads(result.stdout)
+    return reads, seconds
+
+
+def compare(length: int, args) -> None:
+    sample = simulate_bam(length, coverage=args.coverage, seed=args.seed, out=args.out)
+    summary = sample.summary
+    print(
+        f"== {length:,} bp, {args.coverage:g}x: {summary['records']:,} BAM records "
+        f"(simulated in {summary['seconds']} s; {sample.directory}) =="
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        ours, theirs = Path(scratch) / "softpile.tsv", Path(scratch) / "samtools.txt"
+        runs = {
+            label: repeated(command, args.repeats)
+            for label, command in commands(sample.bam, sample.fasta, ours, theirs).items()
+        }
+        (ours_wall, ours_rss), (theirs_wall, theirs_rss) = runs.values()
+        print(f"{'':26}{'wall s':>10}{'peak RSS MiB':>15}")
+        for label, (wall, rss) in runs.items():
+            print(f"{label:26}{wall:10.2f}{rss:15.0f}")
+        print(
+            f"{'ratio softpile/samtools':26}{ours_wall / theirs_wall:10.2f}"
+            f"{ours_rss / theirs_rss:15.2f}"
+        )
+        agree = check_agreement(ours, theirs, sample.fasta)
+
+    contig = next(iter(_contig_ranks(sample.fasta)))
+    batches = timed_in_child(_READ_BATCHES, sample.bam, sample.fasta, contig, WARM_UP, args.repeats)
+    fields = timed_in_child(_TOUCH_FIELDS, sample.bam, args.repeats)
+    print(f"\n{'reading alone, start-up excluded':42}{'reads':>12}{'s':>8}{'reads/s':>12}")
+    for label, (reads, seconds) in (
+        ("softpile.io.iter_windows -> ReadBatch", batches),
+        ("pysam: every record, the pileup fields", fields),
+    ):
+        print(f"{label:42}{reads:12,}{seconds:8.2f}{reads / seconds:12,.0f}")
+    print()
+    if not agree:
+        raise SystemExit("softpile and samtools disagree")
+
+
+def startup(args) -> None:
+    sample = simulate_bam(STARTUP_LENGTH, coverage=args.coverage, seed=args.seed, out=args.out)
+    print(
+        f"== fixed start-up: a {STARTUP_LENGTH:,} bp sample, "
+        f"{sample.summary['records']:,} BAM records =="
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = {
+            label: repeated(command, args.repeats)
+            for label, command in commands(
+                sample.bam, sample.fasta, Path(scratch) / "a", Path(scratch) / "b"
+            ).items()
+        }
+    runs["import softpile"] = repeated([sys.executable, "-c", "import softpile"], args.repeats)
+    samtools_wall, samtools_rss = runs["samtools mpileup -B"]
+    print(f"{'':26}{'wall s':>10}{'/ samtools':>12}{'peak RSS MiB':>15}{'/ samtools':>12}")
+    for label, (wall, rss) in runs.items():
+        print(
+            f"{label:26}{wall:10.2f}{wall / samtools_wall:12.2f}{rss:15.0f}"
+            f"{rss / samtools_rss:12.2f}"
+        )
+
+
+def _contig_ranks(fasta: Path) -> dict[str, int]:
+    lines = Path(str(fasta) + ".fai").read_text().splitlines()
+    return {line.split("\t")[0]: rank for rank, line in enumerate(lines)}
+
+
+def _blocks(path: Path, parse, ranks: dict[str, int], header: bool):
+    """(contig rank, position // BLOCK) and the parsed rows of that block, in file order."""
+    with open(path) as handle:
+        first = handle.readline() if header else ""
+        key, lines = None, []
+        for line in handle:
+            contig, position, _ = line.split("\t", 2)
+            line_key = (ranks[contig], int(position) // BLOCK)
+            if line_key != key and lines:
+                yield key, parse(first + "".join(lines))
+                lines = []
+            key = line_key
+            lines.append(line)
+        if lines:
+            yield key, parse(first + "".join(lines))
+
+
+def check_agreement(ours_path: Path, theirs_path: Path, fasta: Path) -> bool:
+    """Whether the two outputs have the same rows (positions and every count)."""
+    sys.path.insert(0, str(ROOT / "tests"))
     from io_helpers import parse_mpileup, parse_table
 
-    ours = parse_table(ours_path.read_text())
-    theirs = parse_mpileup(theirs_path.read_text())
-    same = ours == theirs
-    print(f"outputs agree on all {len(theirs):,} rows: {same}")
-    if not same:
-        raise SystemExit("softpile and samtools disagree")
+    ranks = _contig_ranks(fasta)
+    ours = _blocks(ours_path, parse_table, ranks, header=True)
+    theirs = _blocks(theirs_path, parse_mpileup, ranks, header=False)
+    rows, first_difference = 0, None
+    a, b = next(ours, None), next(theirs, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a[0] < b[0]):
+            mine, truth, a = a[1], {}, next(ours, None)
+        elif a is None or b[0] < a[0]:
+            mine, truth, b = {}, b[1], next(theirs, None)
+        else:
+            mine, truth = a[1], b[1]
+            a, b = next(ours, None), next(theirs, None)
+        rows += len(truth)
+        if mine != truth and first_difference is None:
+            first_difference = min(
+                k for k in mine.keys() | truth.keys() if mine.get(k) != truth.get(k)
+            )
+            print(
+                f"first difference at {first_difference}: softpile {mine.get(first_difference)}, "
+                f"samtools {truth.get(first_difference)}"
+            )
+    print(f"outputs agree on all {rows:,} rows: {first_difference is None}")
+    return first_difference is None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--length", type=int, help="reference length in bp (default 1000000)")
+    sizes.add_argument("--lengths", type=int, nargs="+", help="several lengths, in one run")
+    parser.add_argument("--coverage", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="best of N runs (1)")
+    parser.add_argument(
+        "--out", type=Path, default=default_directory(), help="cache of simulated samples"
+    )
+    args = parser.parse_args()
+    lengths = args.lengths or [args.length or 1_000_000]
+    for length in lengths:
+        compare(length, args)
+    startup(args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Run from the repository root (all workloads; add `--skip-xl` on a small machine)
     python benchmarks/speed.py --skip-xl --repeats 15
 
 Every contender computes the same quantity from the same inputs, so under `jax.jit` nothing
-is dead code that one of them skips (DESIGN.md §12):
+is dead code that one of them skips:
 
 - `softpile`: `pileup(...).distribution` (counts normalised per position), and
   `pileup(...).counts`; with quality weighting, `w = 1 - min(10^(-Q/10), 3/4)`.
