@@ -318,15 +318,20 @@ def test_window_size_does_not_change_results(cigar_bam, overlap_bam, fasta, wind
         assert ours == truth, differences(truth, ours)[:10]
 
 
-def test_all_positions_match_samtools_aa(cigar_bam, fasta):
-    """Our -a prints every position (samtools -aa); with a region, the region's positions."""
-    truth = samtools_table(cigar_bam, fasta, "-aa", keep_empty=True)
-    ours = softpile_table(cigar_bam, fasta, "-a")
+@pytest.mark.parametrize("all_positions", ["-a", "-aa"])
+def test_all_positions_match_samtools(cigar_bam, fasta, all_positions):
+    """-a and -aa print every position of a contig with reads; of a region without reads,
+    only -aa prints the positions."""
+    truth = samtools_table(cigar_bam, fasta, all_positions, keep_empty=True)
+    ours = softpile_table(cigar_bam, fasta, all_positions)
     assert len(ours) == LENGTH
     assert ours == truth, differences(truth, ours)[:10]
-    truth = samtools_table(cigar_bam, fasta, "-aa", "-r", "chr1:150-170", keep_empty=True)
-    ours = softpile_table(cigar_bam, fasta, "-a", "-r", "chr1:150-170")
-    assert len(ours) == 21 and ours == truth
+    truth = samtools_table(cigar_bam, fasta, all_positions, "-r", "chr1:150-170", keep_empty=True)
+    ours = softpile_table(cigar_bam, fasta, all_positions, "-r", "chr1:150-170")
+    assert len(ours) == (21 if all_positions == "-aa" else 0) and ours == truth
+    truth = samtools_table(cigar_bam, fasta, all_positions, "-r", "chr1:20-60", keep_empty=True)
+    ours = softpile_table(cigar_bam, fasta, all_positions, "-r", "chr1:20-60")
+    assert len(ours) == 41 and ours == truth
 
 
 def test_several_contigs_soft_masked_reference_and_cram(tmp_path):
@@ -357,8 +362,15 @@ def test_several_contigs_soft_masked_reference_and_cram(tmp_path):
     bam = write_bam(tmp_path / "multi.bam", lengths, reads)
     for mode in ([], RAW):
         assert_parity(bam, fasta, *mode)
-    truth = samtools_table(bam, fasta, "-aa", keep_empty=True)
-    assert softpile_table(bam, fasta, "-a") == truth
+    # -a prints the contigs where some read passed the filters (c1, c3), -aa every contig;
+    # without reads in a region, -a prints nothing and -aa the region.
+    for all_positions, contigs_printed in (("-a", {"c1", "c3"}), ("-aa", {"c1", "c2", "c3"})):
+        truth = samtools_table(bam, fasta, all_positions, keep_empty=True)
+        assert {contig for contig, _ in truth} == contigs_printed
+        assert softpile_table(bam, fasta, all_positions) == truth
+        truth = samtools_table(bam, fasta, all_positions, "-r", "c2:5-9", keep_empty=True)
+        assert len(truth) == (5 if all_positions == "-aa" else 0)
+        assert softpile_table(bam, fasta, all_positions, "-r", "c2:5-9") == truth
     # CRAM needs the reference to decode; same counts.
     import pysam
 

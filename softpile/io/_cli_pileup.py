@@ -23,7 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", help="output TSV (default: stdout)")
     parser.add_argument(
-        "-a", dest="all_positions", action="store_true", help="print positions with depth 0 too"
+        "-a",
+        dest="all_positions",
+        action="count",
+        default=0,
+        help="print positions with depth 0 too, on contigs with reads; -aa: on every contig",
     )
     add_filter_arguments(parser)
     parser.add_argument(
@@ -38,31 +42,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accepted for samtools compatibility: softpile never computes BAQ",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="windows counted at once (default: all cores); the output is the same for any",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._table import count_windows, write_table  # needs pysam: imported when used
+    from ._parallel import check_threads, default_threads
+    from ._table import table_text  # needs the io extra: imported when used
 
     if args.window_size < 1:
         raise ValueError(f"--window-size must be >= 1, got {args.window_size}.")
+    threads = default_threads() if args.threads is None else args.threads
+    check_threads(threads, "--threads")
     filters = Filters(**filter_options(args))
-    windows = count_windows(
+    text = table_text(
         args.bam,
         args.reference,
         args.region,
-        window_size=args.window_size,
         filters=filters,
+        all_positions=min(args.all_positions, 2),
+        window_size=args.window_size,
+        threads=threads,
         progress=False if args.quiet else None,
     )
     # Open the files and check the region before anything is printed: a bad region must not
     # leave a header line on stdout.
-    first = next(windows, None)
-    windows = itertools.chain([] if first is None else [first], windows)
+    header = next(text)
     if args.output is None:
-        write_table(sys.stdout, windows, all_positions=args.all_positions)
+        sys.stdout.writelines(itertools.chain([header], text))
         return 0
     with atomic_path(args.output) as temporary:
         with open(temporary, "w") as handle:
-            write_table(handle, windows, all_positions=args.all_positions)
+            handle.writelines(itertools.chain([header], text))
     return 0

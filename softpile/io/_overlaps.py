@@ -3,8 +3,9 @@
 Where both mates have an aligned base at the same position: the same base -> one mate gets the
 sum of both qualities (at most 200), the other 0; different bases -> the higher quality keeps
 80% of it (rounded down), the lower 0. Which mate is "one" (and who wins a tie) is decided by
-bit 0 of the hash of the read name. Mates without deletions or reference skips are adjusted
-for all pairs at once; pairs with gaps follow `_merge_gapped_overlap`, pair by pair (rare).
+bit 0 of the hash of the read name. Pairs are adjusted all at once, except those with a
+deletion or reference skip inside their overlap: those follow `_merge_gapped_overlap`, pair by
+pair (rare).
 """
 
 import bisect
@@ -67,11 +68,20 @@ def one_block_clip(reads: Alignments, rows: np.ndarray) -> np.ndarray:
     return np.where(one, clip.astype(np.int64), -1)
 
 
-def _has_gap(reads: Alignments, rows: np.ndarray) -> np.ndarray:
+def _gap_inside(reads: Alignments, rows: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """For each read of `rows`: whether a deletion or reference skip of it covers a position
+    of `[low, high)`. Without one, both mates have an aligned base at every position of their
+    overlap, and the gapped merge reduces to resolving the bases position by position."""
     flat, offsets = ragged_index(reads.cigar_offsets, rows)
-    gap = (reads.ops[flat] == DEL) | (reads.ops[flat] == SKIP)
+    ops, lengths = reads.ops[flat], reads.op_lengths[flat]
     owner = np.repeat(np.arange(rows.size), np.diff(offsets))
-    return np.bincount(owner, gap, rows.size) > 0
+    reference = np.where(CONSUMES_REFERENCE[ops], lengths, 0)
+    before = exclusive_cumsum(reference)
+    first_op = np.minimum(offsets[:-1], max(ops.size - 1, 0))
+    op_start = reads.start[rows][owner] + before - before[first_op][owner] if ops.size else before
+    gap = ((ops == DEL) | (ops == SKIP)) & (lengths > 0)
+    inside = gap & (op_start < high[owner]) & (op_start + lengths > low[owner])
+    return np.bincount(owner, inside, rows.size) > 0
 
 
 def _aligned_bases(reads: Alignments, rows: np.ndarray):
@@ -102,7 +112,8 @@ def _aligned_bases(reads: Alignments, rows: np.ndarray):
 
 def _overlap_elements(reads: Alignments, first: np.ndarray, second: np.ndarray):
     """Flat indices `(into first mates, into second mates, pair)` of the bases where both
-    mates of a pair (neither with a deletion or skip) have an aligned base."""
+    mates of a pair (neither with a deletion or skip inside the overlap) have an aligned
+    base."""
     pair_ids = np.arange(first.size)
     clip_first, clip_second = one_block_clip(reads, first), one_block_clip(reads, second)
     one = (clip_first >= 0) & (clip_second >= 0)
@@ -168,7 +179,9 @@ def _adjust(reads: Alignments, first, second, previous) -> None:
     first, second, previous = first[stored], second[stored], previous[stored]
     if first.size == 0:
         return
-    gapped = _has_gap(reads, first) | _has_gap(reads, second)
+    low = reads.start[second]
+    high = np.minimum(reads.end[first], reads.end[second])
+    gapped = _gap_inside(reads, first, low, high) | _gap_inside(reads, second, low, high)
     keeps = name_hash_bits(reads.names[first])
     plain = np.flatnonzero(~gapped)
     first_flat, second_flat, pair = _overlap_elements(reads, first[plain], second[plain])

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._filters import Filters
 from ._inputs import Inputs
+from ._parallel import ordered_map
 from ._projection import project
 from ._reads import _bucket, _exact_counts, _pad
 from ._regions import DEFAULT_WINDOW
@@ -25,47 +26,71 @@ CHUNK = 4096
 """Reads per `pileup` call in the table path (the last chunk of a window is padded)."""
 
 
-def count_windows(
+def table_text(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
     region: str | tuple | None,
     *,
-    window_size: int = DEFAULT_WINDOW,
     filters: Filters,
+    all_positions: int = 0,
+    window_size: int = DEFAULT_WINDOW,
+    threads: int = 1,
     progress: bool | None = None,
-) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
-    """Yield `(contig, start, reference letters, depth (R,), counts (R, 7))` per window.
+) -> Iterator[str]:
+    """The TSV, header first, as pieces of text in reference order.
 
-    `counts` columns: A, C, G, T, N, del, ins, exact integers (the `pileup` of one-hot reads
-    with channels A,C,G,T,-,N and quality weighting off).
+    Rows are the positions with depth > 0; with `all_positions` 1 (samtools' `-a`) also every
+    other position of the contigs (of the region) where some read passed the read filters,
+    and with 2 (`-aa`) every position of the region, or of every contig without one. Windows
+    are counted on `threads` threads; the text is the same for any number.
     """
     with Inputs(bam, reference) as inputs:
+        inputs.regions(region)  # a bad region fails before any text
+        yield HEADER
         windows = stream_windows(
             [inputs], region, window_size=window_size, filters=filters, progress=progress
         )
-        # One window in flight: JAX computes window k (asynchronously, on its own threads)
-        # while Python reads and projects window k + 1.
-        pending = None
-        for window in windows:
-            result = _count(window, window_size, filters.min_baseq)
-            if pending is not None:
-                yield _finish(*pending)
-            pending = (
-                window.contig,
-                window.start,
-                window.letters,
-                window.end - window.start,
-                result,
-            )
-        if pending is not None:
-            yield _finish(*pending)
+        count = functools.partial(_window_text, window_size, filters.min_baseq, all_positions)
+        held: list[str] = []  # `-a`: a contig's leading empty windows, until a read shows up
+        contig = None
+        for window_contig, has_reads, text in ordered_map(count, windows, threads):
+            if window_contig != contig:
+                contig, seen, held = window_contig, False, []
+            if all_positions == 1 and not seen:
+                if not has_reads:
+                    held.append(text)
+                    continue
+                seen = True
+                yield from held
+                held = []
+            if text:
+                yield text
+
+
+def _window_text(window_size: int, min_baseq: int, all_positions: int, window: Window):
+    """`(contig, whether a read passed the filters, rows of text)` of one window; empty rows
+    are written when `all_positions` asks for them."""
+    depth, table = _window_counts(window, window_size, min_baseq)
+    where = np.arange(depth.shape[0]) if all_positions else np.flatnonzero(depth > 0)
+    return window.contig, len(window.reads[0]) > 0, _rows(window, where, depth, table)
+
+
+def _window_counts(window: Window, window_size: int, min_baseq: int):
+    """Depth `(R,)` and the count columns `(R, 7)` (A, C, G, T, N, del, ins) of one window."""
+    length = window.end - window.start
+    table = np.zeros((length, 7), dtype=np.int64)
+    reads = window.reads[0]
+    if not len(reads):
+        return table[:, 0], table
+    counts, depth, insertions = _count(window, window_size, min_baseq)
+    table[:, :6] = np.rint(np.asarray(counts)[:length, _COLUMN_CHANNELS])
+    table[:, 6] = np.rint(np.asarray(insertions)[:length])
+    return np.asarray(depth)[:length], table
 
 
 def _count(window: Window, window_size: int, min_baseq: int):
-    """Start the exact counts of one window (None when no read covers it)."""
+    """The exact counts of one window's reads, from `softpile.pileup` (padded arrays)."""
     reads = window.reads[0]
-    if not len(reads):
-        return None
     length = window.end - window.start
     projection = project(
         reads, window.start, window.end, min_baseq, window.letters, sequences=False, qualities=False
@@ -108,17 +133,6 @@ def _zero_counts(reference_length, columns, dtype):
     return tuple(np.zeros(shape.shape, shape.dtype) for shape in shapes)
 
 
-def _finish(contig, start, letters, length, result):
-    table = np.zeros((length, 7), dtype=np.int64)
-    if result is None:
-        return contig, start, letters, table[:, 0], table
-    counts, depth, insertions = result
-    counts = np.asarray(counts)[:length]
-    table[:, :6] = np.rint(counts[:, _COLUMN_CHANNELS])
-    table[:, 6] = np.rint(np.asarray(insertions)[:length])
-    return contig, start, letters, np.asarray(depth)[:length], table
-
-
 def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ASCII decimal digits of non-negative ints, right-aligned in `(R, width)` bytes, and which
     of those bytes to keep (no leading zeros; 0 keeps its one digit)."""
@@ -153,40 +167,23 @@ def _text_rows(pieces: list[tuple[np.ndarray, np.ndarray | None]]) -> str:
     return data[keep].tobytes().decode()
 
 
-def write_table(
-    output,  # any writable text stream (a file, sys.stdout, io.StringIO)
-    windows: Iterator[tuple[str, int, str, np.ndarray, np.ndarray]],
-    *,
-    all_positions: bool = False,
-) -> int:
-    """Write the TSV (header first); rows with depth 0 only with `all_positions`.
-
-    Returns the number of rows written.
-    """
-    output.write(HEADER)
-    rows = 0
-    for contig, start, letters, depth, table in windows:
-        if all_positions:
-            where = np.arange(depth.shape[0])
-        else:
-            where = np.flatnonzero(depth > 0)
-        count = where.size
-        if count == 0:
-            continue
-        name = np.frombuffer((contig + "\t").encode(), dtype=np.uint8)
-        reference = np.frombuffer(letters.encode("ascii"), dtype=np.uint8)[where, None]
-        tab = np.full((count, 1), ord("\t"), dtype=np.uint8)
-        counts, counts_keep = _count_fields(np.concatenate([depth[where, None], table[where]], 1))
-        counts[:, -1] = ord("\n")  # the last field ends the line
-        position, position_keep = _decimal(where + start + 1)
-        pieces = [
-            (np.broadcast_to(name, (count, name.size)), None),
-            (position, position_keep),
-            (tab, None),
-            (reference, None),
-            (tab, None),
-            (counts, counts_keep),
-        ]
-        output.write(_text_rows(pieces))
-        rows += int(count)
-    return rows
+def _rows(window: Window, where: np.ndarray, depth: np.ndarray, table: np.ndarray) -> str:
+    """The TSV rows of positions `where` (indices into the window), formatted at once."""
+    count = where.size
+    if count == 0:
+        return ""
+    name = np.frombuffer((window.contig + "\t").encode(), dtype=np.uint8)
+    reference = np.frombuffer(window.letters.encode("ascii"), dtype=np.uint8)[where, None]
+    tab = np.full((count, 1), ord("\t"), dtype=np.uint8)
+    counts, counts_keep = _count_fields(np.concatenate([depth[where, None], table[where]], 1))
+    counts[:, -1] = ord("\n")  # the last field ends the line
+    position, position_keep = _decimal(where + window.start + 1)
+    pieces = [
+        (np.broadcast_to(name, (count, name.size)), None),
+        (position, position_keep),
+        (tab, None),
+        (reference, None),
+        (tab, None),
+        (counts, counts_keep),
+    ]
+    return _text_rows(pieces)
