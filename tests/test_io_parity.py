@@ -378,3 +378,39 @@ def test_several_contigs_soft_masked_reference_and_cram(tmp_path):
     pysam.view("-C", "-T", str(fasta), "-o", str(cram), str(bam), catch_stdout=False)
     pysam.index(str(cram))
     assert softpile_table(cram, fasta, output=tmp_path / "cram.tsv") == samtools_table(bam, fasta)
+
+
+@pytest.fixture(scope="module")
+def corner_bam(tmp_path_factory, reference):
+    """`=` bases, zero-length operations, reads without SEQ, and names shared by three reads
+    (a "triplet": htslib's mate hash sees the third read after the first two paired)."""
+    header = header_of({"chr1": LENGTH})
+    reads = []
+
+    def add(name, start, cigar, sequence, **options):
+        reads.append(make_read(header, name, "chr1", start, cigar, sequence, **options))
+
+    ref = reference
+    add("equals", 5, "12M", "==" + ref[7:12] + "=" + ref[13:14] + "A==")
+    add("equals_star", 6, "8M", "=" * 8)
+    add("zero_ops", 8, "3M0I4M0D2M0N3M", ref[8:20])
+    add("zero_lead", 9, "0M2S6M0I", "TT" + ref[9:15])
+    add("no_seq", 10, "10M", None)
+    add("no_seq_gap", 11, "4M2D4M", None)
+    paired = dict(flag=0x1 | 0x2, mate_contig="chr1")
+    for name, starts in (("trip", (40, 45, 50)), ("quad", (60, 62, 64, 66))):
+        for k, start in enumerate(starts):
+            mate = starts[(k + 1) % len(starts)]
+            sequence = ref[start : start + 20]
+            if k % 2:
+                sequence = sequence[:5] + ("A" if sequence[5] != "A" else "C") + sequence[6:]
+            quality = [10 + 7 * k + i % 5 for i in range(20)]
+            add(name, start, "20M", sequence, quality=quality, mate_start=mate, **paired)
+    path = tmp_path_factory.mktemp("corners") / "corners.bam"
+    return write_bam(path, {"chr1": LENGTH}, reads)
+
+
+@pytest.mark.parametrize("options", [[], ["-Q", "0"], ["-Q", "20"], RAW])
+def test_rare_corners_match_samtools(corner_bam, fasta, options):
+    truth = assert_parity(corner_bam, fasta, *options)
+    assert ("chr1", 6) in truth  # the `=` reads are counted

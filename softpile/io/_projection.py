@@ -85,7 +85,22 @@ def project(
             quality,
             qualities,
         )
-    general = np.flatnonzero(clips < 0)
+    walked = _zero_length_reference_ops(reads) & (clips < 0)
+    if walked.any():
+        _project_walked(
+            reads,
+            np.flatnonzero(walked),
+            start,
+            end,
+            row_starts,
+            min_baseq,
+            codes,
+            quality,
+            insertions,
+            inserted,
+            qualities,
+        )
+    general = np.flatnonzero((clips < 0) & ~walked)
     if general.size:
         _project_general(
             reads,
@@ -140,6 +155,85 @@ def _project_one_block(
         windows = np.lib.stride_tricks.sliding_window_view(padded, width)[slice_starts]
         keep = (columns < stored_end) & (windows >= min_baseq)
         quality[rows] = windows * keep
+
+
+def _zero_length_reference_ops(reads: Alignments) -> np.ndarray:
+    """`(N,)` bool: reads with an empty M/=/X/D/N operation (htslib gives it a position)."""
+    empty = CONSUMES_REFERENCE[reads.ops] & (reads.op_lengths == 0)
+    if not empty.any():
+        return np.zeros(len(reads), dtype=bool)
+    return np.bincount(reads.op_reads(), empty, len(reads)) > 0
+
+
+def _project_walked(
+    reads, rows, start, end, row_starts, min_baseq, codes, quality, insertions, inserted, qualities
+) -> None:
+    """Reads with empty M/=/X/D/N operations, walked position by position as htslib's pileup
+    does (`resolve_cigar2`): it moves at most one operation per position, so an empty
+    operation takes the first position of the next one (an empty `D` reports a deletion
+    there, an empty `N` a skip, an empty leading `M` the base at its query offset)."""
+    for row in rows.tolist():
+        first_op, last_op = reads.cigar_offsets[row], reads.cigar_offsets[row + 1]
+        ops = reads.ops[first_op:last_op].tolist()
+        lengths = reads.op_lengths[first_op:last_op].tolist()
+        offset = int(reads.sequence_offsets[row])
+        stored = int(reads.sequence_offsets[row + 1]) - offset
+        read_start, read_end = int(reads.start[row]), int(reads.end[row])
+        k, x, y = _next_reference_op(ops, lengths, 0, read_start, 0)
+        for position in range(read_start, min(read_end, end)):
+            if position > read_start and position - x >= lengths[k]:
+                y += lengths[k] if IS_BASE[ops[k]] else 0
+                k, x, y = _next_reference_op(ops, lengths, k + 1, x + lengths[k], y)
+            op = ops[k]
+            query = y + (position - x) if IS_BASE[op] else y
+            inserted_op = -1
+            if x + lengths[k] - 1 == position:
+                inserted_op = _insertion_after(ops, lengths, k)
+            if position < start:
+                continue
+            column = position - row_starts[row]
+            in_sequence = query < stored
+            value = int(reads.quality[offset + query]) if in_sequence else 0
+            if in_sequence and position < reads.tweaked_from[row]:
+                value = int(reads.original_quality[offset + query])
+            if value < min_baseq:
+                continue
+            if IS_BASE[op]:
+                letter = reads.letters[offset + query] if in_sequence else ord("N")
+                codes[row, column] = LETTER_CODES[letter]
+                if qualities:
+                    quality[row, column] = value
+            elif op == DEL:
+                codes[row, column] = GAP
+            if inserted_op >= 0:
+                insertions[row, column] = 1.0
+                if inserted:
+                    begin = offset + y + (lengths[k] if IS_BASE[op] else 0)
+                    begin += sum(
+                        lengths[j] for j in range(k + 1, inserted_op) if CONSUMES_QUERY[ops[j]]
+                    )
+                    piece = reads.letters[begin : begin + lengths[inserted_op]]
+                    inserted[row][column] = piece.tobytes().decode("ascii")
+
+
+def _next_reference_op(ops, lengths, k, x, y):
+    """From operation `k` on, the first M/=/X/D/N one (an empty one too), adding the query
+    bases of the I/S operations passed on the way."""
+    while k < len(ops) and not CONSUMES_REFERENCE[ops[k]]:
+        if CONSUMES_QUERY[ops[k]]:
+            y += lengths[k]
+        k += 1
+    return k, x, y
+
+
+def _insertion_after(ops, lengths, k) -> int:
+    """The insertion right after operation `k` (through padding), or -1."""
+    for j in range(k + 1, len(ops)):
+        if ops[j] == INS:
+            return j if lengths[j] > 0 else -1
+        if ops[j] != PAD_OP:
+            return -1
+    return -1
 
 
 def _project_general(
