@@ -52,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._parallel import check_threads, default_threads
     from ._table import table_text  # needs the io extra: imported when used
+    from ._threads import check_threads, default_threads
 
     if args.window_size < 1:
         raise ValueError(f"--window-size must be >= 1, got {args.window_size}.")

@@ -37,11 +37,12 @@ class Pairs:
     last read accepted before the second mate: samtools had reported the positions before it).
     `ordered` pairs must be applied one after the other, after the others."""
 
-    def __init__(self, first, second, previous, ordered):
+    def __init__(self, first, second, previous, ordered, replayed):
         self.first = first
         self.second = second
         self.previous = previous
         self.ordered = ordered
+        self.replayed = replayed  # the rows whose names were replayed read by read
 
 
 def pair_mates(
@@ -96,8 +97,10 @@ def pair_mates(
     )
 
     ordered = []
+    replayed = []
     for group in np.flatnonzero(~simple[group_start]).tolist():
         events = order[group_start[group] : group_start[group] + sizes[group]]
+        replayed.append(rows[events])
         mate = None
         for event in events.tolist():
             if dropped[event]:
@@ -117,4 +120,6 @@ def pair_mates(
         if mate is not None:
             waiting[mate] = True
     ordered.sort(key=lambda pair: pair[1])  # by the second mate's arrival
-    return Pairs(pairs_first, pairs_second, pairs_previous, ordered), waiting
+    replayed_rows = np.concatenate(replayed) if replayed else np.zeros(0, dtype=np.int64)
+    pairs = Pairs(pairs_first, pairs_second, pairs_previous, ordered, replayed_rows)
+    return pairs, waiting

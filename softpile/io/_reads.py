@@ -177,14 +177,6 @@ def _pileup_of_codes(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("reference_length",))
-def _exact_counts(codes, starts, insertions, *, reference_length):
-    """Exact per-symbol counts (A,C,G,T,-,N), depth and insertions: the samtools table."""
-    reads = one_hot_reads(codes, gaps=True, n_channel=True)
-    result = pileup(reads, starts, reference_length, insertions=insertions, quality_weighting=False)
-    return result.counts, result.depth, result.insertions
-
-
 # --- the public API ------------------------------------------------------------------------
 
 

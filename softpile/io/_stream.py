@@ -35,6 +35,11 @@ class ContigStream:
         self._reads = Alignments.empty()  # accepted reads still needed, in arrival order
         self._waiting = np.zeros(0, dtype=bool)  # first mates waiting for their mate
         self._released = -1  # no window will start before this
+        # Whether reads before the range read could change these results: samtools' buffer
+        # cap may have dropped a read, or reads sharing a name (three or more) began before
+        # the first window.
+        self.needs_history = False
+        self._first_window = None
 
     def _pull(self) -> None:
         """Take the next table of the file and add its accepted reads."""
@@ -74,6 +79,7 @@ class ContigStream:
         buffered = old.end[old.end >= self._last_start]
         dropped = np.zeros(len(accepted), dtype=bool)
         if may_reach_cap(accepted.start, accepted.end, buffered, cap):
+            self.needs_history = True
             dropped = ~apply_cap(accepted.start, accepted.end, buffered, self._last_start, cap)
         reads = Alignments.concat([old, accepted])
         count_old = len(old)
@@ -110,6 +116,8 @@ class ContigStream:
         )
         waiting[:] = False
         waiting[events[waiting_after]] = True
+        if pairs.replayed.size and self._first_window is not None:
+            self.needs_history |= bool((reads.start[pairs.replayed] < self._first_window).any())
         adjust_overlaps(reads, pairs)
 
     def window(self, start: int, end: int) -> Alignments:
@@ -119,6 +127,8 @@ class ContigStream:
         only then are all the quality adjustments that samtools applies before reporting the
         positions below `end` known.
         """
+        if self._first_window is None:
+            self._first_window = start
         while not self._exhausted and self._last_start < end:
             self._pull()
         reads = self._reads

@@ -5,22 +5,27 @@ import os
 from collections.abc import Iterator
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from .._encoding import one_hot_reads
+from .._pileup import pileup
 from ._filters import Filters
 from ._inputs import Inputs
-from ._parallel import ordered_map
+from ._progress import Progress
 from ._projection import project
-from ._reads import _bucket, _exact_counts, _pad
+from ._reads import _bucket, _pad
 from ._regions import DEFAULT_WINDOW
+from ._shards import sharded_results
 from ._windows import Window, stream_windows
 
 HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 """The TSV header: `pos` is 1-based; counts after samtools mpileup's filters."""
 
-# Channel order of `one_hot_reads(..., gaps=True, n_channel=True)` and the TSV's column order.
-_A, _C, _G, _T, _GAP, _N = range(6)
-_COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP)
+# Channel order of `one_hot_reads(..., gaps=True, n_channel=True)` plus the insertion flags,
+# and the TSV's column order.
+_A, _C, _G, _T, _GAP, _N, _INSERTION = range(7)
+_COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP, _INSERTION)
 
 CHUNK = 4096
 """Reads per `pileup` call in the table path (the last chunk of a window is padded)."""
@@ -41,19 +46,33 @@ def table_text(
 
     Rows are the positions with depth > 0; with `all_positions` 1 (samtools' `-a`) also every
     other position of the contigs (of the region) where some read passed the read filters,
-    and with 2 (`-aa`) every position of the region, or of every contig without one. Windows
-    are counted on `threads` threads; the text is the same for any number.
+    and with 2 (`-aa`) every position of the region, or of every contig without one. With
+    `threads` > 1 and an indexed file, the region is counted by that many processes; the text
+    is the same for any number.
     """
     with Inputs(bam, reference) as inputs:
-        inputs.regions(region)  # a bad region fails before any text
+        regions = inputs.regions(region)  # a bad region fails before any text
         yield HEADER
-        windows = stream_windows(
-            [inputs], region, window_size=window_size, filters=filters, progress=progress
-        )
         count = functools.partial(_window_text, window_size, filters.min_baseq, all_positions)
+        bar = Progress(sum(end - start for _, start, end in regions), progress)
+        if threads > 1 and inputs.indexed:
+            results = sharded_results(
+                inputs,
+                regions,
+                count,
+                window_size=window_size,
+                filters=filters,
+                processes=threads,
+                progress=bar.advance,
+            )
+        else:
+            windows = stream_windows(
+                [inputs], region, window_size=window_size, filters=filters, progress=progress
+            )
+            results = map(count, windows)
         held: list[str] = []  # `-a`: a contig's leading empty windows, until a read shows up
         contig = None
-        for window_contig, has_reads, text in ordered_map(count, windows, threads):
+        for window_contig, has_reads, text in results:
             if window_contig != contig:
                 contig, seen, held = window_contig, False, []
             if all_positions == 1 and not seen:
@@ -65,6 +84,7 @@ def table_text(
                 held = []
             if text:
                 yield text
+        bar.close()
 
 
 def _window_text(window_size: int, min_baseq: int, all_positions: int, window: Window):
@@ -82,10 +102,10 @@ def _window_counts(window: Window, window_size: int, min_baseq: int):
     reads = window.reads[0]
     if not len(reads):
         return table[:, 0], table
-    counts, depth, insertions = _count(window, window_size, min_baseq)
-    table[:, :6] = np.rint(np.asarray(counts)[:length, _COLUMN_CHANNELS])
-    table[:, 6] = np.rint(np.asarray(insertions)[:length])
-    return np.asarray(depth)[:length], table
+    counts = np.rint(np.asarray(_count(window, window_size, min_baseq))[:length]).astype(np.int64)
+    table[:] = counts[:, _COLUMN_CHANNELS]
+    # One-hot columns: each entry (base, N or gap) adds 1 to exactly one symbol channel.
+    return counts[:, :_INSERTION].sum(axis=1), table
 
 
 def _count(window: Window, window_size: int, min_baseq: int):
@@ -99,7 +119,7 @@ def _count(window: Window, window_size: int, min_baseq: int):
     positions = min(_bucket(length), _bucket(window_size))
     offsets = projection.starts - window.start
     dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
-    result = _zero_counts(positions, columns, dtype)
+    result = np.zeros((positions, _INSERTION + 1), dtype)
     # Fixed-size chunks of reads: one compiled shape, sums kept on device. NumPy arrays go to
     # the compiled function as they are (no conversions to compile).
     for first in range(0, len(reads), CHUNK):
@@ -116,21 +136,12 @@ def _count(window: Window, window_size: int, min_baseq: int):
 
 @functools.partial(jax.jit, static_argnames=("reference_length",))
 def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
-    """`totals` plus the `_exact_counts` of one chunk of reads: one compiled function."""
-    part = _exact_counts(codes, starts, insertions, reference_length=reference_length)
-    return tuple(total + value for total, value in zip(totals, part))
-
-
-@functools.lru_cache(maxsize=8)
-def _zero_counts(reference_length, columns, dtype):
-    """Zero `_exact_counts` results (NumPy, never written to) to start a window's sums."""
-    shapes = jax.eval_shape(
-        functools.partial(_exact_counts, reference_length=reference_length),
-        jax.ShapeDtypeStruct((CHUNK, columns), np.int8),
-        jax.ShapeDtypeStruct((CHUNK,), np.int64),
-        jax.ShapeDtypeStruct((CHUNK, columns), dtype),
-    )
-    return tuple(np.zeros(shape.shape, shape.dtype) for shape in shapes)
+    """`totals` plus the exact counts of one chunk of reads: the `softpile.pileup` counts of
+    one-hot reads with channels A, C, G, T, -, N and the insertion flags as a seventh channel,
+    quality weighting off. One compiled function per shape."""
+    reads = one_hot_reads(codes, gaps=True, n_channel=True)
+    reads = jnp.concatenate([reads, insertions[..., None]], axis=-1)
+    return totals + pileup(reads, starts, reference_length, quality_weighting=False).counts
 
 
 def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,117 @@
+"""Long regions on several processes: the region is cut into shards, each shard is read
+(through the index) and processed by a worker process, and the results come back in
+reference order.
+
+A shard gives exactly what one pass over the whole region gives when samtools' buffer state at
+the shard's start is rebuilt from the reads that overlap it: true unless the buffer cap may
+have dropped a read, three or more reads sharing a name began before the shard, or a read
+spans more than the lookahead read past each shard. A worker reports these cases, and the
+contig is then finished by one sequential pass from its start, so the result is the same for
+any number of processes.
+"""
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+
+from ._filters import Filters
+from ._inputs import Inputs
+from ._windows import Window, stream_windows
+
+LOOKAHEAD = 10_000
+"""Positions of reads read past a shard's end: samtools reads on until a read starts past
+the position it reports, and a mate starting there may still change a read of the shard."""
+
+
+def plan_shards(
+    regions: list[tuple[str, int, int]], window_size: int, processes: int
+) -> list[tuple[str, int, int]]:
+    """About four shards per process, each a whole number of windows."""
+    total = sum(end - start for _, start, end in regions)
+    windows = max(-(-total // (4 * processes * window_size)), 1)
+    size = windows * window_size
+    return [
+        (contig, shard_start, min(shard_start + size, end))
+        for contig, start, end in regions
+        for shard_start in range(start, end, size)
+    ]
+
+
+def _run_shard(job) -> tuple[list, bool]:
+    """In a worker: the task's results for the windows of one shard, and whether they are
+    exactly those of one pass over the whole region."""
+    bam, reference, shard, window_size, filters, task = job
+    results, exact = [], True
+    with Inputs(bam, reference) as inputs:
+        windows = stream_windows(
+            [inputs],
+            shard,
+            window_size=window_size,
+            filters=filters,
+            lookahead=LOOKAHEAD,
+            progress=False,
+        )
+        for window in windows:
+            reads = window.reads[0]
+            if window.needs_history or (len(reads) and (reads.end - reads.start).max() > LOOKAHEAD):
+                exact = False
+                break
+            results.append(task(window))
+    return results, exact
+
+
+def sharded_results(
+    inputs: Inputs,
+    regions: list[tuple[str, int, int]],
+    task: Callable[[Window], object],
+    *,
+    window_size: int,
+    filters: Filters,
+    processes: int,
+    progress: Callable[[int], None],
+) -> Iterator:
+    """`task(window)` for every window of `regions`, in reference order, computed by
+    `processes` worker processes (`task` must be a picklable, module-level function or
+    partial). Needs the index."""
+    shards = plan_shards(regions, window_size, processes)
+    jobs = [
+        (inputs.bam_path, inputs.reference_path, shard, window_size, filters, task)
+        for shard in shards
+    ]
+    with _context().Pool(processes) as pool:
+        sequential_contig = None
+        for (contig, start, end), (results, exact) in zip(shards, pool.imap(_run_shard, jobs)):
+            if contig == sequential_contig:
+                continue  # already done by the sequential pass
+            if exact:
+                yield from results
+                progress(end - start)
+                continue
+            # Finish the contig's range with one pass from its start (output from `start`).
+            sequential_contig = contig
+            (first, last) = _contig_range(regions, contig)
+            windows = stream_windows(
+                [inputs],
+                (contig, first, last),
+                window_size=window_size,
+                filters=filters,
+                progress=False,
+            )
+            for window in windows:
+                if window.start >= start:
+                    yield task(window)
+                    progress(window.end - window.start)
+
+
+def _context():
+    """Workers forked from a server process that has imported softpile but never run JAX
+    (forking a process whose JAX runtime has started can deadlock)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _contig_range(regions, contig: str) -> tuple[int, int]:
+    for name, start, end in regions:
+        if name == contig:
+            return start, end
+    raise KeyError(contig)
