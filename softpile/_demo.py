@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import softpile
+from softpile.cli import CheckedOption, number_option
 from softpile.simulate import simulate
 
 REFERENCE_LENGTH = 100
@@ -28,7 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder for the figures (default: softpile-demo/)",
     )
-    parser.add_argument("--seed", default=0, type=int, help="simulation seed (default 0)")
+    parser.add_argument(
+        "--seed",
+        action=CheckedOption,
+        check=number_option(minimum=0),
+        default=0,
+        help="simulation seed (default 0)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -119,9 +119,7 @@ def test_bad_options(files):
     assert_fails(
         directory, "unknown flag name 'DUPE'", str(indexed), "-f", str(fasta), "--ff", "UNMAP,DUPE"
     )
-    assert_fails(
-        directory, "min_baseq must be an int >= 0", str(indexed), "-f", str(fasta), "-Q", "-1"
-    )
+    assert_fails(directory, "-Q must be >= 0, got -1.", str(indexed), "-f", str(fasta), "-Q", "-1")
     assert_fails(
         directory,
         "--window-size must be >= 1",

@@ -1,11 +1,10 @@
 """`softpile call`: SNVs and indels from one or several BAMs into a VCF."""
 
 import argparse
-import math
 import shlex
 import sys
 
-from ..cli import CommandError
+from ..cli import CheckedOption, CommandError, number_option
 from ._cli_options import add_filter_arguments, filter_options
 
 
@@ -24,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="output .vcf or .vcf.gz")
     parser.add_argument(
         "--min-qual",
-        type=float,
+        action=CheckedOption,
+        check=number_option(float, minimum=0),
         default=10.0,
         help="records with QUAL below get the LowQual filter (default 10: P(variant) < 0.9)",
     )
@@ -38,7 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         min_baseq_note=": the model weighs bases by quality; samtools/bcftools use 13",
     )
     parser.add_argument(
-        "--window-size", type=int, default=None, help="positions per window (default 50000)"
+        "--window-size",
+        action=CheckedOption,
+        check=number_option(minimum=1),
+        default=None,
+        help="positions per window (default 50000)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -51,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
 
-    if not math.isfinite(args.min_qual) or args.min_qual < 0:
-        raise CommandError(f"--min-qual must be a number >= 0, got {args.min_qual}.")
     window_size = CALL_WINDOW if args.window_size is None else args.window_size
-    if window_size < 1:
-        raise CommandError(f"--window-size must be >= 1, got {window_size}.")
     quality_filter = variant_model = None
     if args.params is not None:
         quality_filter, variant_model = load_params(args.params)

@@ -5,6 +5,7 @@ import itertools
 import sys
 
 from .._files import atomic_path
+from ..cli import CheckedOption, number_option
 from ._cli_options import add_filter_arguments, filter_options
 from ._engine import DEFAULT_WINDOW, Filters
 
@@ -27,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(parser)
     parser.add_argument(
         "--window-size",
-        type=int,
+        action=CheckedOption,
+        check=number_option(minimum=1),
         default=DEFAULT_WINDOW,
         help=f"positions per streamed window (default {DEFAULT_WINDOW})",
     )
@@ -43,8 +45,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ._table import count_windows, write_table  # needs pysam: imported when used
 
-    if args.window_size < 1:
-        raise ValueError(f"--window-size must be >= 1, got {args.window_size}.")
     filters = Filters(**filter_options(args))
     windows = count_windows(
         args.bam,

@@ -1,0 +1,190 @@
+"""How every `softpile` subcommand fails: one line on stderr (`softpile COMMAND: error: ...`),
+exit status 2, options named as the user typed them. Tests run inside the folder of the inputs
+and give relative paths."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+from io_helpers import header_of, make_read, run_cli, write_bam, write_fasta
+
+from softpile.io import pileup_region
+
+REFERENCE = "ACGTTGCAAC" * 10
+SNV = 30  # 0-based position of a homozygous SNV that every covering read carries
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Good and bad inputs side by side, all in one folder."""
+    directory = tmp_path_factory.mktemp("inputs")
+    write_fasta(directory / "ref.fa", {"chr1": REFERENCE})
+    write_fasta(directory / "short.fa", {"chr1": REFERENCE[:90]})
+    write_fasta(directory / "other.fa", {"chrX": REFERENCE})
+    header = header_of({"chr1": 100})
+    reads = []
+    for number in range(20):
+        start = number * 3
+        sequence = list(REFERENCE[start : start + 20])
+        if start <= SNV < start + 20:
+            sequence[SNV - start] = "T" if REFERENCE[SNV] != "T" else "A"
+        reads.append(make_read(header, f"r{number}", "chr1", start, "20M", "".join(sequence)))
+    bam = write_bam(directory / "reads.bam", {"chr1": 100}, reads)
+    write_bam(directory / "unindexed.bam", {"chr1": 100}, reads, index=False)
+    pysam.view("-h", "-o", str(directory / "reads.sam"), str(bam), catch_stdout=False)
+    (directory / "truncated.bam").write_bytes(bam.read_bytes()[:-60])
+    (directory / "empty.bam").write_bytes(b"")
+    (directory / "empty.fa").write_bytes(b"")
+    (directory / "notes.txt").write_text("reads are in the other folder\n")
+    (directory / "reads.fq").write_text("@r1\nACGT\n+\nIIII\n")
+    (directory / "subfolder").mkdir()
+    return directory
+
+
+@pytest.fixture
+def inside(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def command(name: str, bam: str = "reads.bam", reference: str = "ref.fa") -> list[str]:
+    """A complete command line of `name`, whose output goes to the current folder."""
+    return {
+        "pileup": ["pileup", bam, "-f", reference, "-o", "out.tsv"],
+        "call": ["call", bam, "-f", reference, "-o", "out.vcf.gz", "--quiet"],
+        "plot": ["plot", bam, "-f", reference, "-r", "chr1:1-50", "-o", "out.png"],
+        "simulate": ["simulate", "--out", "simulated", "--length", "500", "--coverage", "2"],
+        "demo": ["demo", "--out", "figures"],
+    }[name]
+
+
+def fails(*arguments: str) -> str:
+    """Run a command that must fail: exit status 2, one line on stderr, nothing written in the
+    current folder. Returns the line."""
+    before = sorted(os.listdir("."))
+    status, stderr = run_cli(*arguments)
+    assert status == 2, stderr
+    assert stderr.endswith("\n") and stderr.count("\n") == 1, stderr
+    assert sorted(os.listdir(".")) == before
+    return stderr[:-1]
+
+
+# --- usage errors: one line, not argparse's usage block ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("pileup", "bam, -f/--reference"),
+        ("call", "BAM, -f/--reference, -o/--output"),
+        ("plot", "bam, -f/--reference, -r/--region, -o/--output"),
+        ("simulate", "--out"),
+    ],
+)
+def test_missing_arguments_are_one_line(inside, name, expected):
+    assert fails(name) == (
+        f"softpile {name}: error: the following arguments are required: {expected} "
+        f"(see `softpile {name} --help`)"
+    )
+
+
+@pytest.mark.parametrize("name", ["pileup", "call", "plot", "simulate", "demo"])
+def test_unknown_options_are_reported_by_the_subcommand(inside, name):
+    assert fails(*command(name), "--bogus") == (
+        f"softpile {name}: error: unrecognized arguments: --bogus (see `softpile {name} --help`)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, option", [("pileup", "-q"), ("call", "-Q"), ("plot", "-d"), ("simulate", "--seed")]
+)
+def test_a_bad_integer_is_one_line(inside, name, option):
+    assert fails(*command(name), option, "abc") == (
+        f"softpile {name}: error: {option} must be an integer, got 'abc'."
+    )
+
+
+def test_no_or_unknown_command(inside):
+    assert fails() == (
+        "softpile: error: the following arguments are required: COMMAND (see `softpile --help`)"
+    )
+    assert fails("pilup").startswith("softpile: error: argument COMMAND: invalid choice: 'pilup'")
+
+
+def _package_root() -> str:
+    import softpile
+
+    root = str(Path(softpile.__file__).resolve().parents[1])
+    return os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+
+
+def test_usage_error_in_a_real_process(tmp_path):
+    """argparse prints and exits by itself; in a real process too only the one line shows."""
+    result = subprocess.run(
+        [sys.executable, "-m", "softpile", "pileup", "--min-MQ", "-1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": _package_root()},
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "softpile pileup: error: --min-MQ must be >= 0, got -1.\n"
+
+
+# --- options named as typed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, arguments, message",
+    [
+        ("pileup", ["--min-MQ", "-1"], "--min-MQ must be >= 0, got -1."),
+        ("pileup", ["-q", "-1"], "-q must be >= 0, got -1."),
+        ("call", ["--min-MQ=-1"], "--min-MQ must be >= 0, got -1."),
+        ("call", ["--min-BQ", "-3"], "--min-BQ must be >= 0, got -3."),
+        ("plot", ["--max-depth", "-1"], "--max-depth must be >= 0, got -1."),
+        ("pileup", ["-d", "many"], "-d must be an integer, got 'many'."),
+        ("pileup", ["--window-size", "0"], "--window-size must be >= 1, got 0."),
+        ("call", ["--window-size", "0"], "--window-size must be >= 1, got 0."),
+        ("call", ["--min-qual", "nan"], "--min-qual must be a finite number, got 'nan'."),
+        ("plot", ["--min-qual", "-1"], "--min-qual must be >= 0, got -1."),
+        ("plot", ["--dpi", "0"], "--dpi must be >= 1, got 0."),
+        ("call", ["--ff", "-4"], "--ff: flags must be >= 0, got '-4'."),
+        ("simulate", ["--coverage", "0"], "--coverage must be > 0, got 0."),
+        ("simulate", ["--snv-rate", "2"], "--snv-rate must be <= 1, got 2."),
+        ("simulate", ["--max-quality", "94"], "--max-quality must be <= 93, got 94."),
+        (
+            "simulate",
+            ["--read-length", "600"],
+            "--read-length must be <= --length (500), got 600.",
+        ),
+        (
+            "simulate",
+            ["--min-quality", "41"],
+            "--min-quality must be <= --max-quality (40), got 41.",
+        ),
+        ("simulate", ["--contig", "chr 1"], "--contig must be one word (no spaces), got 'chr 1'."),
+        ("demo", ["--seed", "-1"], "--seed must be >= 0, got -1."),
+    ],
+)
+def test_bad_option_values_name_the_option_as_typed(inside, name, arguments, message):
+    assert fails(*command(name), *arguments) == f"softpile {name}: error: {message}"
+
+
+@pytest.mark.parametrize("name", ["pileup", "call", "plot"])
+@pytest.mark.parametrize("option", ["--ff", "--excl-flags"])
+def test_unknown_flag_name_names_the_option(inside, name, option):
+    line = fails(*command(name), option, "UNMAP,DUPE")
+    assert line.startswith(
+        f"softpile {name}: error: {option}: unknown flag name 'DUPE' in 'UNMAP,DUPE'; use an int "
+        "or names from PAIRED, PROPER_PAIR,"
+    ), line
+
+
+def test_the_library_keeps_its_keyword_names(folder):
+    # Python users pass keywords: the messages name those, not the command-line options.
+    with pytest.raises(ValueError, match="min_mapq must be an int >= 0, got -1"):
+        pileup_region(folder / "reads.bam", folder / "ref.fa", "chr1", min_mapq=-1)
