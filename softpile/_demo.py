@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import softpile
-from softpile.cli import CheckedOption, number_option
+from softpile.cli import CheckedOption, CommandError, number_option
 from softpile.simulate import simulate
 
 REFERENCE_LENGTH = 100
@@ -39,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out}: is a file; --out takes a folder for the figures.")
     run_demo(args.out, seed=args.seed)
     return 0
 

@@ -1,6 +1,7 @@
 """How every `softpile` subcommand fails: one line on stderr (`softpile COMMAND: error: ...`),
-exit status 2, options named as the user typed them. Tests run inside the folder of the inputs
-and give relative paths."""
+exit status 2, options named as the user typed them, and files named as the user gave them and
+first. Tests run inside the folder of the inputs and give relative paths, so "as given" is
+checked literally."""
 
 import os
 import subprocess
@@ -188,3 +189,123 @@ def test_the_library_keeps_its_keyword_names(folder):
     # Python users pass keywords: the messages name those, not the command-line options.
     with pytest.raises(ValueError, match="min_mapq must be an int >= 0, got -1"):
         pileup_region(folder / "reads.bam", folder / "ref.fa", "chr1", min_mapq=-1)
+
+
+# --- files named as given, first ---------------------------------------------------------------
+
+SAM_FIX = (
+    "reads.sam: is SAM text; softpile reads indexed BAM/CRAM. Convert it with "
+    "`samtools sort -o reads.bam reads.sam && samtools index reads.bam`."
+)
+NOT_ALIGNMENTS = "not BAM or CRAM; pass the aligned reads as a coordinate-sorted BAM or CRAM"
+
+
+@pytest.mark.parametrize("name", ["pileup", "call", "plot"])
+@pytest.mark.parametrize(
+    "bam, reference, message",
+    [
+        ("missing.bam", "ref.fa", "missing.bam: does not exist."),
+        ("empty.bam", "ref.fa", "empty.bam: is empty (0 bytes); expected a BAM or CRAM file."),
+        ("subfolder", "ref.fa", "subfolder: is a folder; expected a BAM or CRAM file."),
+        ("notes.txt", "ref.fa", f"notes.txt: is a text file, {NOT_ALIGNMENTS}."),
+        (
+            "ref.fa",
+            "ref.fa",
+            f"ref.fa: is a FASTA file, {NOT_ALIGNMENTS} (the reference goes after -f).",
+        ),
+        ("reads.fq", "ref.fa", f"reads.fq: is a FASTQ file (unaligned reads), {NOT_ALIGNMENTS}."),
+        ("reads.sam", "ref.fa", SAM_FIX),
+        (
+            "truncated.bam",
+            "ref.fa",
+            "truncated.bam: is truncated (its end-of-file marker is missing); copy or write it "
+            "again.",
+        ),
+        ("reads.bam", "missing.fa", "missing.fa: does not exist."),
+        ("reads.bam", "empty.fa", "empty.fa: is empty (0 bytes); expected a FASTA file."),
+        (
+            "reads.bam",
+            "reads.bam",
+            "reads.bam: is a BAM file, not FASTA; pass the reference the reads were aligned to "
+            "with -f.",
+        ),
+        (
+            "reads.bam",
+            "notes.txt",
+            "notes.txt: is a text file, not FASTA; pass the reference the reads were aligned to "
+            "with -f.",
+        ),
+        (
+            "reads.bam",
+            "short.fa",
+            "short.fa: contig 'chr1' has length 90 in the FASTA but 100 in the header of "
+            "reads.bam; pass the FASTA the reads were aligned to.",
+        ),
+        (
+            "reads.bam",
+            "other.fa",
+            "other.fa: has no contig 'chr1', which the header of reads.bam lists; pass the FASTA "
+            "the reads were aligned to.",
+        ),
+    ],
+)
+def test_bad_inputs_are_named_first(inside, name, bam, reference, message):
+    assert fails(*command(name, bam, reference)) == f"softpile {name}: error: {message}"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [command("call", "unindexed.bam"), command("plot", "unindexed.bam"),
+     [*command("pileup", "unindexed.bam"), "-r", "chr1"]],
+)  # fmt: skip
+def test_a_region_needs_an_index(inside, arguments):
+    assert fails(*arguments) == (
+        f"softpile {arguments[0]}: error: unindexed.bam: has no index (.bai or .csi); run "
+        "`samtools index unindexed.bam` (a region is read through the index)."
+    )
+
+
+def test_other_files_of_the_command_line(inside):
+    assert fails(*command("call"), "--params", "model.eqx") == (
+        "softpile call: error: model.eqx: does not exist."
+    )
+    assert fails(*command("plot"), "--truth", "truth.vcf") == (
+        "softpile plot: error: truth.vcf: does not exist."
+    )
+    assert fails(*command("plot"), "--truth", "notes.txt") == (
+        "softpile plot: error: notes.txt: is a text file, not VCF; pass a VCF file."
+    )
+
+
+@pytest.mark.parametrize("name", ["pileup", "call", "plot"])
+def test_outputs_that_cannot_be_written(inside, name):
+    arguments = command(name)
+    fix = {"plot": "figure.png", "pileup": "out.tsv", "call": "out.vcf.gz"}[name]
+    assert fails(*arguments, "-o", "subfolder") == (
+        f"softpile {name}: error: subfolder: is a folder; give the name of the file to write."
+        if name != "plot"
+        else "softpile plot: error: subfolder: the file name must end in .png, .pdf or .svg "
+        "(the figure's format is taken from it), e.g. subfolder.png."
+    )
+    assert fails(*arguments, "-o", f"notes.txt/{fix}") == (
+        f"softpile {name}: error: notes.txt/{fix}: cannot be written: notes.txt is a file, not "
+        "a folder."
+    )
+
+
+@pytest.mark.parametrize("name, output", [("pileup", "reads.bam"), ("call", "ref.fa")])
+def test_an_input_is_never_overwritten(inside, name, output):
+    assert fails(*command(name), "-o", output) == (
+        f"softpile {name}: error: {output}: is also an input; write the output to another name."
+    )
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("simulate", "notes.txt: is a file; --out takes a folder (created if missing)."),
+        ("demo", "notes.txt: is a file; --out takes a folder for the figures."),
+    ],
+)
+def test_output_folder_that_is_a_file(inside, name, message):
+    assert fails(*command(name), "--out", "notes.txt") == f"softpile {name}: error: {message}"

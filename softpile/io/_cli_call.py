@@ -50,14 +50,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
+        from ._inputs_check import check_inputs, check_output, check_readable
         from ._reads import _Progress
         from ._vcf import write_vcf
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
 
+    check_inputs(args.bams, args.reference, args.region, need_index=True)
+    check_output(args.output, inputs=[*args.bams, args.reference])
     window_size = CALL_WINDOW if args.window_size is None else args.window_size
     quality_filter = variant_model = None
     if args.params is not None:
+        check_readable(args.params, "a parameters file saved with eqx.tree_serialise_leaves")
         quality_filter, variant_model = load_params(args.params)
     plan = _plan(args.bams, args.region)
     samples = [sample_name(bam) for bam in args.bams]

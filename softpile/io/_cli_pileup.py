@@ -5,7 +5,7 @@ import itertools
 import sys
 
 from .._files import atomic_path
-from ..cli import CheckedOption, number_option
+from ..cli import CheckedOption, CommandError, number_option
 from ._cli_options import add_filter_arguments, filter_options
 from ._engine import DEFAULT_WINDOW, Filters
 
@@ -43,8 +43,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._table import count_windows, write_table  # needs pysam: imported when used
+    try:  # pysam is imported when used: `softpile demo` runs without it
+        from ._inputs_check import check_inputs, check_output
+        from ._table import count_windows, write_table
+    except ImportError as error:
+        raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
 
+    check_inputs([args.bam], args.reference, args.region, need_index=args.region is not None)
+    if args.output is not None:
+        check_output(args.output, inputs=[args.bam, args.reference])
     filters = Filters(**filter_options(args))
     windows = count_windows(
         args.bam,

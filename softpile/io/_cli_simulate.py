@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from ..simulate import simulate
 
     # Checked here, before minutes of simulation, with the options' names.
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out}: is a file; --out takes a folder (created if missing).")
     if args.read_length > args.length:
         raise CommandError(
             f"--read-length must be <= --length ({args.length}), got {args.read_length}."
