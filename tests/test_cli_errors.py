@@ -1,18 +1,25 @@
 """How every `softpile` subcommand fails: one line on stderr (`softpile COMMAND: error: ...`),
-exit status 2, options named as the user typed them, and files named as the user gave them and
-first. Tests run inside the folder of the inputs and give relative paths, so "as given" is
-checked literally."""
+exit status 2, options named as the user typed them, files named as the user gave them and
+first, and nothing left behind: no output, no index, no temporary file, no new folder, and a
+file that was there before keeps its bytes. Tests run inside the folder of the inputs and
+give relative paths, so "as given" is checked literally."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.figure
 import pysam
 import pytest
 from io_helpers import header_of, make_read, run_cli, write_bam, write_fasta
 
-from softpile.io import pileup_region
+import softpile.io._simulation_files
+import softpile.io._table
+import softpile.io._vcf
+import softpile.plot
+from softpile.io import pileup_region, write_simulation
+from softpile.simulate import simulate
 
 REFERENCE = "ACGTTGCAAC" * 10
 SNV = 30  # 0-based position of a homozygous SNV that every covering read carries
@@ -309,3 +316,152 @@ def test_an_input_is_never_overwritten(inside, name, output):
 )
 def test_output_folder_that_is_a_file(inside, name, message):
     assert fails(*command(name), "--out", "notes.txt") == f"softpile {name}: error: {message}"
+
+
+# --- a failed or interrupted run leaves nothing behind ---------------------------------------
+
+OLD = b"the output of an earlier run\n"
+
+
+def fail_after(function, calls: int, error: BaseException):
+    """`function`, raising `error` instead of its call number `calls` + 1."""
+    done = []
+
+    def wrapper(*args, **kwargs):
+        if len(done) == calls:
+            raise error
+        done.append(True)
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+ERRORS = {
+    "interrupted": (KeyboardInterrupt(), 130, "interrupted"),
+    "failed": (OSError("No space left on device"), 2, "error: No space left on device"),
+}
+
+
+@pytest.fixture(params=list(ERRORS))
+def stop(request, monkeypatch):
+    """Make the output writers of pileup, call and plot stop half-way, once their temporary
+    file holds something, by an interruption or a failure; returns the expected exit status
+    and the end of the stderr line."""
+    error, status, ending = ERRORS[request.param]
+
+    def partial_table(handle, windows, **options):
+        handle.write("#chrom\tpos\n")
+        raise error
+
+    def partial_figure(self, path, **options):
+        Path(path).write_bytes(b"half a figure")
+        raise error
+
+    monkeypatch.setattr(softpile.io._table, "write_table", partial_table)
+    # The header is written before the first record: the record fails.
+    monkeypatch.setattr(
+        softpile.io._vcf, "_write_record", fail_after(softpile.io._vcf._write_record, 0, error)
+    )
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", partial_figure)
+    return status, ending
+
+
+@pytest.mark.parametrize(
+    "name, outputs",
+    [
+        ("pileup", ["out.tsv"]),
+        ("call", ["out.vcf.gz", "out.vcf.gz.tbi"]),
+        ("call", ["out.vcf"]),
+        ("plot", ["out.png"]),
+    ],
+)
+def test_a_stopped_run_leaves_earlier_outputs_as_they_were(
+    folder, tmp_path, monkeypatch, stop, name, outputs
+):
+    status, ending = stop
+    monkeypatch.chdir(tmp_path)
+    for output in outputs:
+        Path(output).write_bytes(OLD)
+    arguments = command(name, str(folder / "reads.bam"), str(folder / "ref.fa"))
+    arguments[arguments.index("-o") + 1] = outputs[0]
+    before = sorted(os.listdir("."))
+    assert run_cli(*arguments) == (status, f"softpile {name}: {ending}\n")
+    assert sorted(os.listdir(".")) == before
+    assert all(Path(output).read_bytes() == OLD for output in outputs)
+
+
+@pytest.mark.parametrize("name, output", [("pileup", "out.tsv"), ("call", "out.vcf.gz")])
+def test_a_stopped_run_leaves_no_new_folder(folder, tmp_path, monkeypatch, stop, name, output):
+    status, _ = stop
+    monkeypatch.chdir(tmp_path)
+    arguments = command(name, str(folder / "reads.bam"), str(folder / "ref.fa"))
+    arguments[arguments.index("-o") + 1] = f"new/deeper/{output}"
+    assert run_cli(*arguments)[0] == status
+    assert os.listdir(".") == []
+
+
+def test_a_failed_index_leaves_the_earlier_vcf_and_index(folder, tmp_path, monkeypatch):
+    # The index is built after the whole VCF is written: a failure there must not leave a
+    # new VCF beside an old index, nor a half-written index.
+    def partial_index(filename, *, index, **options):
+        Path(index).write_bytes(b"half an index")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pysam, "tabix_index", partial_index)
+    monkeypatch.chdir(tmp_path)
+    for name in ("out.vcf.gz", "out.vcf.gz.tbi"):
+        Path(name).write_bytes(OLD)
+    arguments = command("call", str(folder / "reads.bam"), str(folder / "ref.fa"))
+    assert run_cli(*arguments) == (2, "softpile call: error: No space left on device\n")
+    assert sorted(os.listdir(".")) == ["out.vcf.gz", "out.vcf.gz.tbi"]
+    assert Path("out.vcf.gz").read_bytes() == OLD == Path("out.vcf.gz.tbi").read_bytes()
+
+
+def test_a_corrupt_block_fails_the_call_and_leaves_nothing(tmp_path, monkeypatch):
+    """A real failure half-way: a BAM whose header block and index are fine but a later
+    block is damaged; the VCF and its index were being written when reading failed."""
+    files = write_simulation(
+        simulate(0, reference_length=20_000, coverage=10), tmp_path / "data", sample="S"
+    )
+    data = bytearray(files.reads.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40] = b"\xff" * 40
+    files.reads.write_bytes(bytes(data))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    Path("calls.vcf.gz").write_bytes(OLD)
+    Path("calls.vcf.gz.tbi").write_bytes(OLD)
+    status, stderr = run_cli(
+        "call", str(files.reads), "-f", str(files.reference), "-o", "calls.vcf.gz", "--quiet"
+    )
+    assert status == 2
+    assert stderr.startswith("softpile call: error: ") and stderr.count("\n") == 1, stderr
+    assert sorted(os.listdir(".")) == ["calls.vcf.gz", "calls.vcf.gz.tbi"]
+    assert Path("calls.vcf.gz").read_bytes() == OLD == Path("calls.vcf.gz.tbi").read_bytes()
+
+
+@pytest.mark.parametrize("error, status", [(KeyboardInterrupt(), 130), (OSError("full"), 2)])
+def test_a_stopped_simulation_leaves_the_folder_as_it_was(tmp_path, monkeypatch, error, status):
+    # The truth VCF is written last: the FASTA and the BAM are complete when the run stops.
+    monkeypatch.setattr(
+        softpile.io._simulation_files,
+        "_write_truth",
+        fail_after(softpile.io._simulation_files._write_truth, 0, error),
+    )
+    monkeypatch.chdir(tmp_path)
+    Path("simulated").mkdir()
+    Path("simulated/ref.fa").write_bytes(OLD)
+    assert run_cli(*command("simulate"))[0] == status
+    assert os.listdir("simulated") == ["ref.fa"]
+    assert Path("simulated/ref.fa").read_bytes() == OLD
+    assert run_cli("simulate", "--out", "new/simulated", "--length", "500")[0] == status
+    assert sorted(os.listdir(".")) == ["simulated"]
+
+
+def test_a_stopped_demo_writes_no_figure(tmp_path, monkeypatch):
+    # The first figure is drawn and saved to its temporary file when the second one fails.
+    monkeypatch.setattr(softpile.plot, "compare_pileups", fail_after(lambda: None, 0, OSError("x")))
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("demo", "--out", "figures")[0] == 2
+    assert os.listdir(".") == []
