@@ -465,3 +465,22 @@ def test_a_stopped_demo_writes_no_figure(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli("demo", "--out", "figures")[0] == 2
     assert os.listdir(".") == []
+
+
+# --- success: softpile call says what it wrote ----------------------------------------------
+
+
+@pytest.mark.parametrize("min_qual", ["10", "1000"])
+def test_call_prints_a_summary(folder, tmp_path, capsys, min_qual):
+    output = tmp_path / "calls.vcf"
+    arguments = ["call", str(folder / "reads.bam"), "-f", str(folder / "ref.fa")]
+    status, stderr = run_cli(*arguments, "-o", str(output), "--min-qual", min_qual, "--quiet")
+    assert (status, stderr) == (0, "")
+    with pysam.VariantFile(str(output)) as vcf:
+        records = list(vcf)
+    passing = sum(list(record.filter) == ["PASS"] for record in records)
+    assert [record.pos for record in records] == [SNV + 1]  # the SNV, and nothing else
+    assert passing == (1 if min_qual == "10" else 0)
+    assert capsys.readouterr().out == (
+        f"wrote {output}: 1 record(s), {passing} PASS, 1 sample(s) (reads), 100 positions\n"
+    )

@@ -83,7 +83,15 @@ def run(args: argparse.Namespace) -> int:
         progress=bar.advance,
         **filter_options(args),
     )
-    records = (record for window in windows for record in window.records)
+    counts = {"records": 0, "passing": 0}
+
+    def counted(records):
+        for record in records:
+            counts["records"] += 1
+            counts["passing"] += record.quality >= args.min_qual  # write_vcf's PASS rule
+            yield record
+
+    records = counted(record for window in windows for record in window.records)
     write_vcf(
         args.output,
         records,
@@ -94,4 +102,9 @@ def run(args: argparse.Namespace) -> int:
         command_line="softpile " + shlex.join(sys.argv[1:]),
     )
     bar.close()
+    positions = sum(end - start for _, start, end in plan.regions)
+    print(
+        f"wrote {args.output}: {counts['records']:,} record(s), {counts['passing']:,} PASS, "
+        f"{len(samples)} sample(s) ({', '.join(samples)}), {positions:,} positions"
+    )
     return 0
