@@ -5,6 +5,7 @@ file that was there before keeps its bytes. Tests run inside the folder of the i
 give relative paths, so "as given" is checked literally."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -269,6 +270,32 @@ def test_a_region_needs_an_index(inside, arguments):
     assert fails(*arguments) == (
         f"softpile {arguments[0]}: error: unindexed.bam: has no index (.bai or .csi); run "
         "`samtools index unindexed.bam` (a region is read through the index)."
+    )
+
+
+def test_a_pipe_is_left_to_the_reader(inside, tmp_path):
+    """`softpile pileup <(samtools view -b ...)` reads the whole stream once; the checks must
+    not consume its first bytes (a real process: a check that reads the pipe would hang or
+    fail it). A region needs an index, which a pipe cannot have."""
+    command_line = (
+        f"{shlex.quote(sys.executable)} -m softpile pileup <(cat reads.bam) -f ref.fa "
+        f"-o {shlex.quote(str(tmp_path / 'piped.tsv'))}"
+    )
+    result = subprocess.run(
+        ["bash", "-c", command_line],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": _package_root()},
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert run_cli("pileup", "reads.bam", "-f", "ref.fa", "-o", str(tmp_path / "file.tsv"))[0] == 0
+    assert (tmp_path / "piped.tsv").read_text() == (tmp_path / "file.tsv").read_text()
+    fifo = tmp_path / "reads.pipe"
+    os.mkfifo(fifo)
+    assert fails("call", str(fifo), "-f", "ref.fa", "-o", "out.vcf") == (
+        f"softpile call: error: {fifo}: is a pipe or device, which has no index; a region is "
+        "read through the index, so give an indexed BAM or CRAM file."
     )
 
 

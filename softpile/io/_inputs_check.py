@@ -80,7 +80,9 @@ def _text_kind(head: bytes) -> str:
 
 
 def check_readable(path: str, expected: str) -> str:
-    """Fail unless `path` is a readable, non-empty file; return its `file_kind`.
+    """Fail unless `path` is a readable, non-empty file; return its `file_kind`, or "stream"
+    for a pipe or device (e.g. `<(samtools view -b ...)`), whose bytes can be read only once
+    and so are left to the reader.
 
     `expected` names what it should be, for the messages (e.g. "a BAM or CRAM file").
     """
@@ -90,15 +92,25 @@ def check_readable(path: str, expected: str) -> str:
         raise CommandError(f"{path}: is a folder; expected {expected}.")
     if not os.access(path, os.R_OK):
         raise CommandError(f"{path}: is not readable (permission denied).")
+    if not os.path.isfile(path):
+        return "stream"
     kind = file_kind(path)
     if kind == "empty":
         raise CommandError(f"{path}: is empty (0 bytes); expected {expected}.")
     return kind
 
 
-def check_alignments(path: str, reference: str, *, need_index: bool) -> dict[str, int]:
-    """Fail unless `path` is a complete BAM/CRAM (indexed if `need_index`); its contigs."""
+def check_alignments(path: str, reference: str, *, need_index: bool) -> dict[str, int] | None:
+    """Fail unless `path` is a complete BAM/CRAM (indexed if `need_index`); its contigs, or
+    None for a stream (read once, by the reader)."""
     kind = check_readable(path, "a BAM or CRAM file")
+    if kind == "stream":
+        if need_index:
+            raise CommandError(
+                f"{path}: is a pipe or device, which has no index; a region is read through "
+                "the index, so give an indexed BAM or CRAM file."
+            )
+        return None
     if kind == "SAM":
         bam = re.sub(r"\.sam$", "", path) + ".bam"
         raise CommandError(
@@ -141,6 +153,11 @@ def check_alignments(path: str, reference: str, *, need_index: bool) -> dict[str
 def check_reference(path: str) -> dict[str, int]:
     """Fail unless `path` is a FASTA that pysam can index; its contigs and lengths."""
     kind = check_readable(path, "a FASTA file")
+    if kind == "stream":
+        raise CommandError(
+            f"{path}: is a pipe or device; the reference must be a FASTA file (it is read "
+            "through its .fai index)."
+        )
     if kind != "FASTA":
         raise CommandError(
             f"{path}: is {_DESCRIPTIONS[kind]}, not FASTA; pass the reference the reads were "
@@ -165,6 +182,8 @@ def check_inputs(
     first_lengths = None
     for bam in bams:
         lengths = check_alignments(bam, reference, need_index=need_index)
+        if lengths is None:
+            continue  # a stream: the reader checks its header
         if first_lengths is None:
             first_lengths = lengths
         elif lengths != first_lengths:
@@ -189,7 +208,7 @@ def check_inputs(
 def check_variants(path: str) -> None:
     """Fail unless `path` is a VCF or BCF file (plain or bgzip-compressed)."""
     kind = check_readable(path, "a VCF file")
-    if kind not in ("VCF", "BCF"):
+    if kind not in ("VCF", "BCF", "stream"):
         raise CommandError(f"{path}: is {_DESCRIPTIONS[kind]}, not VCF; pass a VCF file.")
 
 
