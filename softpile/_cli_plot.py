@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_path
+from .cli import CheckedOption, CommandError, number_option
 from .io._cli_options import add_filter_arguments, filter_options
 
 MAX_POSITIONS = 20_000
@@ -39,12 +40,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truth", help="VCF of known variants, starred on the variant track")
     parser.add_argument(
         "--min-qual",
-        type=float,
+        action=CheckedOption,
+        check=number_option(float, minimum=0),
         default=10.0,
         help="outline sites whose QUAL is at least this (default 10, as softpile call)",
     )
     add_filter_arguments(parser)
-    parser.add_argument("--dpi", type=int, default=100, help="resolution of a PNG (default 100)")
+    parser.add_argument(
+        "--dpi",
+        action=CheckedOption,
+        check=number_option(minimum=1),
+        default=100,
+        help="resolution of a PNG (default 100)",
+    )
     parser.add_argument("--title", help="figure title (default: file name and region)")
 
 
@@ -52,12 +60,21 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     file_format = FORMATS.get(output.suffix.lower())
     if file_format is None:
-        raise ValueError(
-            f"--output {args.output!r}: the file name must end in .png, .pdf or .svg "
-            "(the figure's format is taken from it)."
+        raise CommandError(
+            f"{args.output}: the file name must end in .png, .pdf or .svg (the figure's format "
+            f"is taken from it), e.g. {output.with_suffix('.png')}."
         )
-    if args.dpi < 1:
-        raise ValueError(f"--dpi must be >= 1, got {args.dpi}.")
+    try:  # pysam and matplotlib are imported when used: `softpile demo` runs without them
+        from . import plot  # noqa: F401
+        from .io._inputs_check import check_inputs, check_output, check_variants
+    except ImportError as error:
+        raise CommandError(
+            f"{error}; install the io and plot extras: pip install 'softpile[io,plot]'"
+        ) from None
+    check_inputs([args.bam], args.reference, args.region, need_index=True)
+    if args.truth is not None:
+        check_variants(args.truth)
+    check_output(args.output, inputs=[args.bam, args.reference])
     figure, summary = region_figure(
         args.bam,
         args.reference,

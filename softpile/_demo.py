@@ -5,6 +5,7 @@ with one homozygous and one heterozygous SNV, ending with figures written as PNG
 """
 
 import argparse
+import contextlib
 import importlib
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import softpile
+from softpile._files import atomic_path
+from softpile.cli import CheckedOption, CommandError, number_option
 from softpile.simulate import simulate
 
 REFERENCE_LENGTH = 100
@@ -28,10 +31,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder for the figures (default: softpile-demo/)",
     )
-    parser.add_argument("--seed", default=0, type=int, help="simulation seed (default 0)")
+    parser.add_argument(
+        "--seed",
+        action=CheckedOption,
+        check=number_option(minimum=0),
+        default=0,
+        help="simulation seed (default 0)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out}: is a file; --out takes a folder for the figures.")
     run_demo(args.out, seed=args.seed)
     return 0
 
@@ -193,13 +204,18 @@ def _figures(out: Path, piled, filtered, sample, called_sites, echo) -> list[Pat
             "pip install 'softpile[plot]' and run the demo again."
         )
         return []
-    out.mkdir(parents=True, exist_ok=True)
     paths = [out / "pileup.png", out / "quality_filter.png"]
-    plot.overview(piled, reference=sample.reference, variants=called_sites).savefig(
-        paths[0], dpi=100
-    )
-    plot.compare_pileups(
-        piled, filtered, names=("unfiltered", "filtered"), title="Effect of the soft quality filter"
-    ).savefig(paths[1], dpi=100)
+    # Both figures appear together, once both are drawn, or neither does.
+    with contextlib.ExitStack() as stack:
+        temporaries = [stack.enter_context(atomic_path(path)) for path in paths]
+        plot.overview(piled, reference=sample.reference, variants=called_sites).savefig(
+            temporaries[0], format="png", dpi=100
+        )
+        plot.compare_pileups(
+            piled,
+            filtered,
+            names=("unfiltered", "filtered"),
+            title="Effect of the soft quality filter",
+        ).savefig(temporaries[1], format="png", dpi=100)
     echo("\nFigures written to " + ", ".join(str(p) for p in paths))
     return paths

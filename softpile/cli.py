@@ -3,10 +3,14 @@
 Each subcommand module defines `configure(parser)` (adds its arguments and a description) and
 `run(args) -> int`. Modules are imported only when their subcommand runs, so `softpile demo`
 works without the optional extras.
+
+Every failure is one line on stderr, `softpile COMMAND: error: ...`, with exit status 2: usage
+errors too (argparse's usage block is left to `--help`), and options are named as typed.
 """
 
 import argparse
 import importlib
+import math
 import sys
 
 # name -> (module, one-line help)
@@ -23,8 +27,70 @@ class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+class UsageError(Exception):
+    """A bad command line, raised by `_Parser.error` instead of printing the usage block.
+
+    `help_hint`: point to `--help` (argparse's own messages, e.g. a missing argument, say
+    what is wrong but not what is expected).
+    """
+
+    def __init__(self, prog: str, message: str, *, help_hint: bool = True):
+        super().__init__(message)
+        self.prog = prog
+        self.help_hint = help_hint
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage block before its one-line message; a user who typed a
+    # wrong option wants the message, and `--help` has the rest. Subparsers inherit the class.
+    def error(self, message: str):
+        raise UsageError(self.prog, message)
+
+
+class CheckedOption(argparse.Action):
+    """Store an option's value through `check(text, option) -> value`.
+
+    `option` is the spelling the user typed (`-q` or `--min-MQ`), so a `ValueError` from
+    `check` can name it; it becomes a usage error. argparse's own `type=` errors would name
+    every spelling at once (`argument -q/--min-MQ: ...`).
+    """
+
+    def __init__(self, option_strings, dest, *, check, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.check = check
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            value = self.check(values, option_string)
+        except ValueError as error:
+            raise UsageError(parser.prog, str(error), help_hint=False) from None
+        setattr(namespace, self.dest, value)
+
+
+def number_option(kind: type = int, *, minimum=None, above=None, maximum=None):
+    """A `check` for `CheckedOption`: a finite `kind` (int or float) within the bounds."""
+
+    def check(text: str, option: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise ValueError(f"{option} must be {noun}, got {text!r}.") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{option} must be a finite number, got {text!r}.")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{option} must be >= {minimum}, got {text}.")
+        if above is not None and value <= above:
+            raise ValueError(f"{option} must be > {above}, got {text}.")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"{option} must be <= {maximum}, got {text}.")
+        return value
+
+    return check
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="softpile", description="Differentiable pileups and variant scores in JAX."
     )
     parser.add_argument("--version", action="version", version=_version())
@@ -42,15 +108,32 @@ def _version() -> str:
     return f"softpile {__version__}"
 
 
+def _print_line(line: str) -> None:
+    if sys.stderr.isatty():
+        # A progress bar may hold the line without a newline: the message replaces it.
+        print("\r\x1b[K", end="", file=sys.stderr)
+    print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args, unknown = _parser().parse_known_args(argv)
+        if unknown:
+            # Reported by the subcommand, whose options the user was typing.
+            raise UsageError(
+                f"softpile {args.command}", f"unrecognized arguments: {' '.join(unknown)}"
+            )
+    except UsageError as error:
+        hint = f" (see `{error.prog} --help`)" if error.help_hint else ""
+        _print_line(f"{error.prog}: error: {error}{hint}")
+        return 2
     try:
         return importlib.import_module(args._module).run(args)
     except (CommandError, ValueError, OSError) as error:
-        print(f"softpile {args.command}: error: {error}", file=sys.stderr)
+        _print_line(f"softpile {args.command}: error: {error}")
         return 2
     except KeyboardInterrupt:
-        print(f"softpile {args.command}: interrupted", file=sys.stderr)
+        _print_line(f"softpile {args.command}: interrupted")
         return 130
 
 

@@ -478,7 +478,7 @@ def test_bad_params_and_inputs_give_one_line_errors(planted_files, tmp_path, cap
     assert "nochr" in capsys.readouterr().err
     missing = ["call", str(tmp_path / "missing.bam"), "-f", str(planted_files.reference)]
     assert cli.main(missing + ["-o", str(output)]) == 2
-    assert "missing.bam' does not exist" in capsys.readouterr().err
+    assert "missing.bam: does not exist." in capsys.readouterr().err
     assert cli.main(arguments + ["-o", str(output), "--min-qual", "nan"]) == 2
     assert "--min-qual" in capsys.readouterr().err
     assert not output.exists()

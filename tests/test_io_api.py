@@ -1,5 +1,9 @@
 """The Python API of softpile.io: ReadBatch contents, regions, flags, windows, pileups."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import numpy as np
 import pytest
@@ -239,3 +243,21 @@ def test_table_to_stdout(small, capsys):
         "chr2\t4\tT\t1\t0\t0\t0\t1\t0\t0\t0",
         "chr2\t5\tA\t1\t1\t0\t0\t0\t0\t0\t0",
     ]
+
+
+def test_dir_lists_the_lazy_names_without_importing_pysam():
+    # Completion (dir(), IPython, editors) must see read_region & co. before their first use,
+    # and listing them must not import pysam: `softpile demo` runs without it.
+    code = (
+        "import sys, softpile.io\n"
+        "names = dir(softpile.io)\n"
+        "assert 'pysam' not in sys.modules, 'dir() imported pysam'\n"
+        "missing = set(softpile.io.__all__) - set(names)\n"
+        "assert not missing, missing\n"
+        "assert {'read_region', 'write_vcf', 'parse_region', 'CallResult'} <= set(names)\n"
+        "assert names == sorted(names)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}
+    )
+    assert all(hasattr(softpile.io, name) for name in softpile.io.__all__)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from io_helpers import header_of, make_read, run_cli, write_bam, write_fasta
+from pysam.libcbgzf import BGZFile
 
 REFERENCE = "ACGTTGCAAC" * 10
 
@@ -92,8 +93,15 @@ def test_unreadable_paths(files, tmp_path):
     assert_fails(tmp_path, "does not exist", str(tmp_path / "missing.bam"), "-f", str(fasta))
     assert_fails(tmp_path, "does not exist", str(indexed), "-f", str(tmp_path / "missing.fa"))
     garbage = tmp_path / "garbage.bam"
-    garbage.write_bytes(b"not a bam file at all" * 20)
-    assert_fails(tmp_path, "truncated or corrupt", str(garbage), "-f", str(fasta))
+    garbage.write_bytes(bytes(range(256)) * 2)
+    assert_fails(
+        tmp_path, "garbage.bam: is binary data of an unknown format", str(garbage), "-f", str(fasta)
+    )
+    # A BAM whose header is cut short but whose end-of-file marker is intact: pysam refuses it.
+    damaged = tmp_path / "damaged.bam"
+    with BGZFile(str(damaged), "wb") as handle:
+        handle.write(b"BAM\x01" + (1000).to_bytes(4, "little") + b"@HD")
+    assert_fails(tmp_path, "damaged.bam: cannot be read as BAM", str(damaged), "-f", str(fasta))
 
 
 def test_truncated_bam(files, tmp_path):
@@ -119,9 +127,7 @@ def test_bad_options(files):
     assert_fails(
         directory, "unknown flag name 'DUPE'", str(indexed), "-f", str(fasta), "--ff", "UNMAP,DUPE"
     )
-    assert_fails(
-        directory, "min_baseq must be an int >= 0", str(indexed), "-f", str(fasta), "-Q", "-1"
-    )
+    assert_fails(directory, "-Q must be >= 0, got -1.", str(indexed), "-f", str(fasta), "-Q", "-1")
     assert_fails(
         directory,
         "--window-size must be >= 1",

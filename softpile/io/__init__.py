@@ -52,7 +52,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'softpile.io' has no attribute {name!r}")
 
 
-# Variant calling (issue 5): records and results need no pysam; the rest loads lazily.
+def __dir__() -> list[str]:
+    # The lazy names are not in globals() until first used; list them so that completion
+    # (dir(), IPython, editors) sees the whole public API without importing pysam.
+    return sorted(set(globals()) | set(__all__))
+
+
+# Variant calling: records and results need no pysam; the rest loads lazily.
 from .._calling import (  # noqa: E402
     CallResult as CallResult,
     SampleCall as SampleCall,

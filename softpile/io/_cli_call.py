@@ -1,11 +1,10 @@
 """`softpile call`: SNVs and indels from one or several BAMs into a VCF."""
 
 import argparse
-import math
 import shlex
 import sys
 
-from ..cli import CommandError
+from ..cli import CheckedOption, CommandError, number_option
 from ._cli_options import add_filter_arguments, filter_options
 
 
@@ -24,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="output .vcf or .vcf.gz")
     parser.add_argument(
         "--min-qual",
-        type=float,
+        action=CheckedOption,
+        check=number_option(float, minimum=0),
         default=10.0,
         help="records with QUAL below get the LowQual filter (default 10: P(variant) < 0.9)",
     )
@@ -38,7 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         min_baseq_note=": the model weighs bases by quality; samtools/bcftools use 13",
     )
     parser.add_argument(
-        "--window-size", type=int, default=None, help="positions per window (default 50000)"
+        "--window-size",
+        action=CheckedOption,
+        check=number_option(minimum=1),
+        default=None,
+        help="positions per window (default 50000)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -46,18 +50,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
+        from ._inputs_check import check_inputs, check_output, check_readable
         from ._progress import Progress
         from ._vcf import write_vcf
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
 
-    if not math.isfinite(args.min_qual) or args.min_qual < 0:
-        raise CommandError(f"--min-qual must be a number >= 0, got {args.min_qual}.")
+    check_inputs(args.bams, args.reference, args.region, need_index=True)
+    check_output(args.output, inputs=[*args.bams, args.reference])
     window_size = CALL_WINDOW if args.window_size is None else args.window_size
-    if window_size < 1:
-        raise CommandError(f"--window-size must be >= 1, got {window_size}.")
     quality_filter = variant_model = None
     if args.params is not None:
+        check_readable(args.params, "a parameters file saved with eqx.tree_serialise_leaves")
         quality_filter, variant_model = load_params(args.params)
     plan = _plan(args.bams, args.region)
     samples = [sample_name(bam) for bam in args.bams]
@@ -79,7 +83,15 @@ def run(args: argparse.Namespace) -> int:
         progress=bar.advance,
         **filter_options(args),
     )
-    records = (record for window in windows for record in window.records)
+    counts = {"records": 0, "passing": 0}
+
+    def counted(records):
+        for record in records:
+            counts["records"] += 1
+            counts["passing"] += record.quality >= args.min_qual  # write_vcf's PASS rule
+            yield record
+
+    records = counted(record for window in windows for record in window.records)
     write_vcf(
         args.output,
         records,
@@ -90,4 +102,9 @@ def run(args: argparse.Namespace) -> int:
         command_line="softpile " + shlex.join(sys.argv[1:]),
     )
     bar.close()
+    positions = sum(end - start for _, start, end in plan.regions)
+    print(
+        f"wrote {args.output}: {counts['records']:,} record(s), {counts['passing']:,} PASS, "
+        f"{len(samples)} sample(s) ({', '.join(samples)}), {positions:,} positions"
+    )
     return 0

@@ -2,7 +2,8 @@
 
 import argparse
 
-from ._filters import DEFAULT_EXCLUDED
+from ..cli import CheckedOption, number_option
+from ._filters import DEFAULT_EXCLUDED, parse_flags
 
 FILTER_NAMES = (
     "min_mapq",
@@ -19,13 +20,20 @@ def add_filter_arguments(
 ) -> None:
     """Add samtools mpileup's read and base filters (`-q -Q --ff -A -x -d`) to `parser`."""
     parser.add_argument(
-        "-q", "--min-MQ", dest="min_mapq", type=int, default=0, help="skip reads with MAPQ below"
+        "-q",
+        "--min-MQ",
+        dest="min_mapq",
+        action=CheckedOption,
+        check=number_option(minimum=0),
+        default=0,
+        help="skip reads with MAPQ below",
     )
     parser.add_argument(
         "-Q",
         "--min-BQ",
         dest="min_baseq",
-        type=int,
+        action=CheckedOption,
+        check=number_option(minimum=0),
         default=min_baseq,
         help=f"skip bases (and deletions) with quality below (default {min_baseq}{min_baseq_note})",
     )
@@ -33,6 +41,8 @@ def add_filter_arguments(
         "--ff",
         "--excl-flags",
         dest="excl_flags",
+        action=CheckedOption,
+        check=_flags,
         default=DEFAULT_EXCLUDED,
         help=f"skip reads with any of these flags (default {DEFAULT_EXCLUDED})",
     )
@@ -49,10 +59,18 @@ def add_filter_arguments(
     parser.add_argument(
         "-d",
         "--max-depth",
-        type=int,
+        action=CheckedOption,
+        check=number_option(minimum=0),
         default=8000,
         help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
     )
+
+
+def _flags(text: str, option: str) -> str:
+    # parse_flags names the option in its errors (an unknown flag name, with the known ones).
+    if parse_flags(text, option) < 0:
+        raise ValueError(f"{option}: flags must be >= 0, got {text!r}.")
+    return text
 
 
 def filter_options(args: argparse.Namespace) -> dict:

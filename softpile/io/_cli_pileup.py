@@ -5,6 +5,7 @@ import itertools
 import sys
 
 from .._files import atomic_path
+from ..cli import CheckedOption, CommandError, number_option
 from ._cli_options import add_filter_arguments, filter_options
 from ._filters import Filters
 from ._regions import DEFAULT_WINDOW
@@ -32,7 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(parser)
     parser.add_argument(
         "--window-size",
-        type=int,
+        action=CheckedOption,
+        check=number_option(minimum=1),
         default=DEFAULT_WINDOW,
         help=f"positions per streamed window (default {DEFAULT_WINDOW})",
     )
@@ -44,7 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        action=CheckedOption,
+        check=number_option(minimum=1),
         default=None,
         help="windows counted at once (default: all cores); the output is the same for any",
     )
@@ -52,13 +55,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._table import table_text  # needs the io extra: imported when used
-    from ._threads import check_threads, default_threads
+    try:  # pysam is imported when used: `softpile demo` runs without it
+        from ._inputs_check import check_inputs, check_output
+        from ._table import table_text
+        from ._threads import default_threads
+    except ImportError as error:
+        raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
 
-    if args.window_size < 1:
-        raise ValueError(f"--window-size must be >= 1, got {args.window_size}.")
+    check_inputs([args.bam], args.reference, args.region, need_index=args.region is not None)
+    if args.output is not None:
+        check_output(args.output, inputs=[args.bam, args.reference])
     threads = default_threads() if args.threads is None else args.threads
-    check_threads(threads, "--threads")
     filters = Filters(**filter_options(args))
     text = table_text(
         args.bam,

@@ -1,37 +1,51 @@
 """`softpile simulate`: write a simulated sample as ref.fa, reads.bam and truth.vcf.gz."""
 
 import argparse
+import inspect
 from pathlib import Path
 
-from ..cli import CommandError
+from ..cli import CheckedOption, CommandError, number_option
+
+MAX_QUALITY = 93
+"""The highest base quality a BAM can hold as text (Phred + 33 = '~')."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    def option(*names, check, **kwargs):
+        parser.add_argument(*names, action=CheckedOption, check=check, **kwargs)
+
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
-    parser.add_argument("--seed", default=0, type=int, help="random seed (default 0)")
-    parser.add_argument(
-        "--length", default=100_000, type=int, help="reference length in bases (default 100000)"
+    option("--seed", check=number_option(minimum=0), default=0, help="random seed (default 0)")
+    option(
+        "--length",
+        check=number_option(minimum=1),
+        default=100_000,
+        help="reference length in bases (default 100000)",
     )
-    parser.add_argument("--coverage", default=30.0, type=float, help="mean depth (default 30)")
-    parser.add_argument("--read-length", default=150, type=int, help="read length (default 150)")
-    parser.add_argument(
-        "--snv-rate", default=1e-3, type=float, help="SNVs per base (default 0.001)"
+    option(
+        "--coverage",
+        check=number_option(float, above=0),
+        default=30.0,
+        help="mean depth (default 30)",
     )
-    parser.add_argument(
-        "--indel-rate", default=1e-4, type=float, help="indels per base (default 0.0001)"
+    option(
+        "--read-length",
+        check=number_option(minimum=1),
+        default=150,
+        help="read length (default 150)",
     )
-    parser.add_argument(
+    rate = number_option(float, minimum=0, maximum=1)
+    option("--snv-rate", check=rate, default=1e-3, help="SNVs per base (default 0.001)")
+    option("--indel-rate", check=rate, default=1e-4, help="indels per base (default 0.0001)")
+    option(
         "--het-fraction",
+        check=rate,
         default=2 / 3,
-        type=float,
         help="share of heterozygous variants (default 2/3)",
     )
-    parser.add_argument(
-        "--min-quality", default=10, type=int, help="lowest base quality (default 10)"
-    )
-    parser.add_argument(
-        "--max-quality", default=40, type=int, help="highest base quality (default 40)"
-    )
+    quality = number_option(minimum=0, maximum=MAX_QUALITY)
+    option("--min-quality", check=quality, default=10, help="lowest base quality (default 10)")
+    option("--max-quality", check=quality, default=40, help="highest base quality (default 40)")
     parser.add_argument("--contig", default="sim", help="contig name (default sim)")
     parser.add_argument("--sample", default="sim", help="sample name, the read group SM")
 
@@ -43,13 +57,25 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
     from ..simulate import simulate
 
-    if not 0 <= args.het_fraction <= 1 or not 0 <= args.snv_rate <= 1:
+    # Checked here, before minutes of simulation, with the options' names.
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"{args.out}: is a file; --out takes a folder (created if missing).")
+    if args.read_length > args.length:
         raise CommandError(
-            f"--snv-rate and --het-fraction must be in [0, 1], got {args.snv_rate} and "
-            f"{args.het_fraction}."
+            f"--read-length must be <= --length ({args.length}), got {args.read_length}."
         )
-    if args.coverage <= 0:
-        raise CommandError(f"--coverage must be > 0, got {args.coverage}.")
+    if args.min_quality > args.max_quality:
+        raise CommandError(
+            f"--min-quality must be <= --max-quality ({args.max_quality}), got {args.min_quality}."
+        )
+    longest_indel = inspect.signature(simulate).parameters["max_indel_length"].default
+    if args.indel_rate > 0 and args.read_length <= longest_indel:
+        raise CommandError(
+            f"--read-length must be > {longest_indel} (the longest simulated indel) when "
+            f"--indel-rate is above 0, got {args.read_length}; or give --indel-rate 0."
+        )
+    if not args.contig or any(character.isspace() for character in args.contig):
+        raise CommandError(f"--contig must be one word (no spaces), got {args.contig!r}.")
     sample = simulate(
         args.seed,
         reference_length=args.length,

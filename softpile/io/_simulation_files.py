@@ -5,8 +5,11 @@
 can run on a sample whose truth is known.
 """
 
+import contextlib
 import dataclasses
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +40,9 @@ def write_simulation(
 ) -> SimulationFiles:
     """Write a simulated sample as `ref.fa`, `reads.bam` and `truth.vcf.gz` in `directory`.
 
-    Each file is written to a temporary name and renamed when complete; the indexes (`.fai`,
-    `.bai`, `.tbi`) are built next to them. Reads are unpaired, MAPQ 60, in a read group whose
+    The files and their indexes (`.fai`, `.bai`, `.tbi`) are written in a temporary folder
+    inside `directory` and moved into place together once all are complete: a failure, or an
+    interruption, leaves `directory` as it was. Reads are unpaired, MAPQ 60, in a read group whose
     `SM` is `sample`. Every read's bases are stored on the forward strand (its `reverse` flag
     only sets the BAM flag).
 
@@ -67,16 +71,35 @@ def write_simulation(
     if not contig or any(c.isspace() for c in contig):
         raise ValueError(f"write_simulation: `contig` must be a non-empty word, got {contig!r}.")
     directory = Path(directory)
+    missing = [folder for folder in (directory, *directory.parents) if not folder.exists()]
     directory.mkdir(parents=True, exist_ok=True)
-    files = SimulationFiles(
+    staging = Path(tempfile.mkdtemp(prefix=".softpile-simulate.", dir=directory))
+    try:
+        _write_fasta(staging / "ref.fa", contig, simulation.reference_string)
+        _write_bam(staging / "reads.bam", simulation, contig, sample)
+        _write_truth(staging / "truth.vcf.gz", simulation, contig, sample)
+        # Each index after its file: an index never stands beside data it does not describe.
+        for name in (
+            "ref.fa",
+            "ref.fa.fai",
+            "reads.bam",
+            "reads.bam.bai",
+            "truth.vcf.gz",
+            "truth.vcf.gz.tbi",
+        ):
+            os.replace(staging / name, directory / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in missing:  # the folders made here, deepest first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    staging.rmdir()
+    return SimulationFiles(
         reference=directory / "ref.fa",
         reads=directory / "reads.bam",
         truth=directory / "truth.vcf.gz",
     )
-    _write_fasta(files.reference, contig, simulation.reference_string)
-    _write_bam(files.reads, simulation, contig, sample)
-    _write_truth(files.truth, simulation, contig, sample)
-    return files
 
 
 def _write_fasta(path: Path, contig: str, sequence: str) -> None:

@@ -17,6 +17,7 @@ from ._projection import project
 from ._reads import _bucket, _pad
 from ._regions import DEFAULT_WINDOW
 from ._shards import sharded_results
+from ._threads import check_threads
 from ._windows import Window, stream_windows
 
 HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
@@ -50,6 +51,7 @@ def table_text(
     `threads` > 1 and an indexed file, the region is counted by that many processes; the text
     is the same for any number.
     """
+    check_threads(threads)
     with Inputs(bam, reference) as inputs:
         regions = inputs.regions(region)  # a bad region fails before any text
         yield HEADER
