@@ -5,6 +5,7 @@ themselves are decoded by oxbow into Arrow batches (compiled code, no Python per
 """
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -30,14 +31,16 @@ class Inputs:
     def __init__(self, bam: str | os.PathLike, reference: str | os.PathLike):
         self.bam_path = os.fspath(bam)
         self.reference_path = os.fspath(reference)
+        self._spooled = None
         self.fasta = _open_fasta(self.reference_path)
         try:
-            with _open_alignments(self.bam_path, self.reference_path) as alignments:
+            self._source_path = self._spool_stream(self.bam_path)
+            with _open_alignments(self._source_path, self.reference_path) as alignments:
                 self.lengths = dict(zip(alignments.references, alignments.lengths))
                 self.indexed = alignments.has_index()
                 self.format = alignments.format  # BAM, CRAM or SAM
         except BaseException:
-            self.fasta.close()
+            self.close()
             raise
         self._fasta_lengths = dict(zip(self.fasta.references, self.fasta.lengths))
         self._whole = None
@@ -45,24 +48,25 @@ class Inputs:
     def check_contig(self, contig: str) -> None:
         if contig not in self._fasta_lengths:
             raise ValueError(
-                f"reference {self.reference_path!r} has no contig {contig!r}, which the BAM "
-                f"header of {self.bam_path!r} lists; pass the FASTA the reads were aligned to."
+                f"{self.reference_path}: has no contig {contig!r}, which the header of "
+                f"{self.bam_path} lists; pass the FASTA the reads were aligned to."
             )
         if self._fasta_lengths[contig] != self.lengths[contig]:
             raise ValueError(
-                f"reference {self.reference_path!r} does not match the BAM header: contig "
+                f"{self.reference_path}: does not match the header of {self.bam_path}: contig "
                 f"{contig!r} has length {self._fasta_lengths[contig]} in the FASTA but "
-                f"{self.lengths[contig]} in {self.bam_path!r}; pass the FASTA the reads were "
+                f"{self.lengths[contig]} in the alignments; pass the FASTA the reads were "
                 "aligned to."
             )
 
     def _source(self, regions: list[str] | None):
         options = dict(fields=FIELDS, regions=regions, batch_size=BATCH_READS)
+        path = self._source_path
         if self.format == "CRAM":
-            return oxbow.from_cram(self.bam_path, reference=self.reference_path, **options)
+            return oxbow.from_cram(path, reference=self.reference_path, **options)
         if self.format == "SAM":
-            return oxbow.from_sam(self.bam_path, **options)
-        return oxbow.from_bam(self.bam_path, **options)
+            return oxbow.from_sam(path, **options)
+        return oxbow.from_bam(path, **options)
 
     def _batches(self, regions: list[str] | None) -> Iterator:
         """The Arrow batches of the file (or of `regions`), read errors made clear."""
@@ -82,6 +86,16 @@ class Inputs:
                     "looks truncated or corrupt."
                 ) from None
 
+    def _spool_stream(self, path: str) -> str:
+        """A pipe (`<(samtools view -b ...)`) can be read only once, but its header and its
+        records are read separately: it is copied to a temporary file first."""
+        if not os.path.exists(path) or os.path.isfile(path) or os.path.isdir(path):
+            return path
+        handle, self._spooled = tempfile.mkstemp(prefix="softpile-", suffix=".bam")
+        with open(path, "rb") as stream, os.fdopen(handle, "wb") as copy:
+            shutil.copyfileobj(stream, copy, 1 << 20)
+        return self._spooled
+
     def regions(self, region) -> list[tuple[str, int, int]]:
         """The contig ranges of `region` (None: every contig, in header order), checked
         against the FASTA, and the index when a region is given."""
@@ -90,7 +104,7 @@ class Inputs:
             self.check_contig(contig)
         if region is not None and not self.indexed:
             raise ValueError(
-                f"{self.bam_path!r} has no index (.bai/.csi/.crai); run `samtools index` on it "
+                f"{self.bam_path}: has no index (.bai/.csi/.crai); run `samtools index` on it "
                 "to read a region."
             )
         return regions
@@ -113,6 +127,8 @@ class Inputs:
 
     def close(self) -> None:
         self.fasta.close()
+        if self._spooled is not None and os.path.exists(self._spooled):
+            os.unlink(self._spooled)
 
     def __enter__(self):
         return self
@@ -181,24 +197,24 @@ class _WholeFile:
 
 def _open_fasta(path: str) -> pysam.FastaFile:
     if not os.path.exists(path):
-        raise FileNotFoundError(f"reference FASTA {path!r} does not exist.")
+        raise FileNotFoundError(f"{path}: reference FASTA does not exist.")
     try:
         return pysam.FastaFile(path)
     except (OSError, ValueError) as error:
         raise OSError(
-            f"cannot open reference FASTA {path!r} ({error}); it must be a readable FASTA "
+            f"{path}: cannot open the reference FASTA ({error}); it must be a readable FASTA "
             "(plain or bgzip), with a .fai index or a writable directory to create one."
         ) from None
 
 
 def _open_alignments(path: str, reference: str) -> pysam.AlignmentFile:
     if not os.path.exists(path):
-        raise FileNotFoundError(f"alignment file {path!r} does not exist.")
+        raise FileNotFoundError(f"{path}: alignment file does not exist.")
     if not os.access(path, os.R_OK):
-        raise PermissionError(f"alignment file {path!r} is not readable.")
+        raise PermissionError(f"{path}: alignment file is not readable.")
     try:
         return pysam.AlignmentFile(path, "r", reference_filename=reference)
     except (OSError, ValueError) as error:
         raise OSError(
-            f"cannot read {path!r} as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
+            f"{path}: cannot read it as BAM/CRAM/SAM ({error}); is it truncated or corrupt?"
         ) from None
