@@ -9,7 +9,7 @@ BAM files into `SampleReads` and writes the records as VCF.
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +65,7 @@ class SampleReads:
     codes: np.ndarray
     quality: np.ndarray
     insertions: np.ndarray
-    inserted_sequences: Sequence[dict[int, str]]
+    inserted_sequences: Sequence[Mapping[int, str]]
     starts: np.ndarray
     read_weights: np.ndarray | None = None
     mapq: np.ndarray | None = None

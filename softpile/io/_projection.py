@@ -7,6 +7,8 @@ padding with its insertion flag. Reads with one aligned block (`[S]M[S]`, most s
 take a dense path of row slices; the others go through the per-operation projection.
 """
 
+import types
+
 import numpy as np
 
 from .._encoding import GAP, PAD, N
@@ -23,6 +25,7 @@ from ._records import (
 )
 
 _EQUALS = 6  # a `=` base until it is replaced by the reference's code
+_NO_INSERTIONS = types.MappingProxyType({})  # shared by the reads without an insertion
 
 # Read letters -> codes: A C G T (either case) are bases, `=` the reference base, anything
 # else (N, IUPAC) is N.
@@ -72,7 +75,8 @@ def project(
     codes = np.full((count, width), PAD, dtype=np.int8)
     quality = np.zeros((count, width), dtype=np.float32)
     insertions = np.zeros((count, width), dtype=np.float32)
-    inserted: tuple[dict[int, str], ...] = tuple({} for _ in range(count)) if sequences else ()
+    # The inserted bases by read, for the few reads with an insertion flag.
+    inserted: dict[int, dict[int, str]] | None = {} if sequences else None
     if simple.size:
         _project_one_block(
             reads,
@@ -120,7 +124,13 @@ def project(
         rows, columns = np.nonzero(equals)
         letters = np.frombuffer(reference.encode("ascii"), dtype=np.uint8)
         codes[rows, columns] = LETTER_CODES[letters[row_starts[rows] - start + columns]]
-    return Projection(row_starts, codes, quality, insertions, inserted, row_lengths)
+    by_read: tuple = ()
+    if inserted is not None:
+        by_read = [_NO_INSERTIONS] * count
+        for row, pieces in inserted.items():
+            by_read[row] = pieces
+        by_read = tuple(by_read)
+    return Projection(row_starts, codes, quality, insertions, by_read, row_lengths)
 
 
 def _project_one_block(
@@ -207,13 +217,13 @@ def _project_walked(
                 codes[row, column] = GAP
             if inserted_op >= 0:
                 insertions[row, column] = 1.0
-                if inserted:
+                if inserted is not None:
                     begin = offset + y + (lengths[k] if IS_BASE[op] else 0)
                     begin += sum(
                         lengths[j] for j in range(k + 1, inserted_op) if CONSUMES_QUERY[ops[j]]
                     )
                     piece = reads.letters[begin : begin + lengths[inserted_op]]
-                    inserted[row][column] = piece.tobytes().decode("ascii")
+                    inserted.setdefault(row, {})[column] = piece.tobytes().decode("ascii")
 
 
 def _next_reference_op(ops, lengths, k, x, y):
@@ -315,7 +325,7 @@ def _project_general(
         entry_keep[row * width + column] = keep
         kept = entry_keep[anchor_rows * width + anchor_columns]
         insertions[rows[anchor_rows[kept]], anchor_columns[kept]] = 1.0
-        if inserted:
+        if inserted is not None:
             letters = reads.letters
             for i in np.flatnonzero(kept).tolist():
                 read_index = int(rows[anchor_rows[i]])
@@ -326,7 +336,8 @@ def _project_general(
                 )
                 piece = letters[begin:stop].tobytes().decode("ascii")
                 key = int(anchor_columns[i])
-                inserted[read_index][key] = inserted[read_index].get(key, "") + piece
+                pieces = inserted.setdefault(read_index, {})
+                pieces[key] = pieces.get(key, "") + piece
 
     kept_rows, kept_columns = rows[row[keep]], column[keep]
     kept_codes = entry_codes[keep]
