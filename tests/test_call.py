@@ -230,6 +230,23 @@ def test_windows_do_not_change_the_calls(planted_files):
     np.testing.assert_allclose(pieces.scores.quality, whole.scores.quality, rtol=1e-5)
 
 
+def test_processes_do_not_change_the_calls(planted_files, clean_files, monkeypatch):
+    """Windows called by two worker processes give the records of one sequential pass."""
+    import softpile.io._shards
+    from softpile.io import iter_calls
+
+    monkeypatch.setattr(softpile.io._shards, "MIN_SHARDED_LENGTH", 1)  # shard a small genome
+    bams = [planted_files.reads, clean_files.reads]
+
+    def records(threads):
+        windows = iter_calls(bams, planted_files.reference, window_size=700, threads=threads)
+        return [record for window in windows for record in window.records]
+
+    one = records(1)
+    assert len(one) > 10
+    assert records(2) == one
+
+
 # --- the differentiable part agrees with the arrays and with NumPy --------------------------
 
 

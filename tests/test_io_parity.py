@@ -422,9 +422,9 @@ def test_processes_do_not_change_results(
 ):
     """Shards counted by two processes give samtools' table, also where the buffer cap may
     drop reads (the contig is then finished by one sequential pass)."""
-    import softpile.io._table
+    import softpile.io._shards
 
-    monkeypatch.setattr(softpile.io._table, "MIN_SHARDED_LENGTH", 1)  # shard these small files
+    monkeypatch.setattr(softpile.io._shards, "MIN_SHARDED_LENGTH", 1)  # shard these small files
     for bam in (cigar_bam, overlap_bam, deep_bam, corner_bam):
         truth = samtools_table(bam, fasta, *options)
         ours = softpile_table(

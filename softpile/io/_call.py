@@ -8,6 +8,7 @@ each.
 
 import contextlib
 import dataclasses
+import functools
 import io
 import os
 from collections.abc import Iterator, Sequence
@@ -22,10 +23,12 @@ import pysam
 from .._calling import CallResult, SampleReads, call_reads
 from .._quality import QualityFilter
 from .._variants import VariantModel
+from . import _shards
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
 from ._inputs import Inputs
 from ._reads import ReadBatch, batch_of
 from ._regions import parse_region
+from ._threads import check_threads
 from ._windows import stream_windows
 
 CALL_WINDOW = 50_000
@@ -170,13 +173,16 @@ def iter_calls(
     count_orphans: bool = False,
     overlap_removal: bool = True,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    threads: int = 1,
     progress=None,
 ) -> Iterator[CallResult]:
     """Call a region (or every contig) window by window: one `CallResult` per window.
 
-    Memory is bounded by one window. Arguments as in `call_region`, but `region=None` means
-    every contig of the BAM header; `progress`, if given, is called with the number of
-    positions done after each window.
+    Memory is bounded by the windows in flight. Arguments as in `call_region`, but
+    `region=None` means every contig of the BAM header; `progress`, if given, is called with
+    the number of positions done after each window. With `threads` > 1, indexed BAMs and at
+    least 5 Mb, windows are called by that many worker processes (see `softpile pileup
+    --threads`); the results are the same for any number.
 
     **Returns:**
 
@@ -203,8 +209,26 @@ def iter_calls(
         overlap_removal=overlap_removal,
         max_depth=max_depth,
     )
+    check_threads(threads)
+    call = functools.partial(_call_window, window_size, min_baseq, variant_model, quality_filter)
+    done = progress if progress is not None else (lambda positions: None)
     with contextlib.ExitStack() as stack:
         inputs = [stack.enter_context(Inputs(bam, reference)) for bam in bams]
+        regions = inputs[0].regions(region)
+        length = sum(end - start for _, start, end in regions)
+        indexed = all(source.indexed for source in inputs)
+        if threads > 1 and indexed and length >= _shards.MIN_SHARDED_LENGTH:
+            yield from _shards.sharded_results(
+                inputs,
+                regions,
+                call,
+                window_size=window_size,
+                filters=filters,
+                processes=threads,
+                progress=done,
+                margin=CALL_MARGIN,
+            )
+            return
         windows = stream_windows(
             inputs,
             region,
@@ -214,21 +238,25 @@ def iter_calls(
             progress=False,
         )
         for window in windows:
-            batches = [batch_of(window, reads, min_baseq) for reads in window.reads]
-            # Pad the reference to a whole window so the last window compiles no new shape.
-            codes = np.full(window_size + CALL_MARGIN, 5, dtype=np.int32)
-            codes[: window.read_end - window.start] = batches[0].reference
-            yield call_reads(
-                [_sample_reads(batch) for batch in batches],
-                codes,
-                contig=window.contig,
-                offset=window.start,
-                call_length=window.end - window.start,
-                variant_model=variant_model,
-                quality_filter=quality_filter,
-            )
-            if progress is not None:
-                progress(window.end - window.start)
+            yield call(window)
+            done(window.end - window.start)
+
+
+def _call_window(window_size, min_baseq, variant_model, quality_filter, window) -> CallResult:
+    """`call_reads` on the reads of one window (one `ReadBatch` per input)."""
+    batches = [batch_of(window, reads, min_baseq) for reads in window.reads]
+    # Pad the reference to a whole window so the last window compiles no new shape.
+    codes = np.full(window_size + CALL_MARGIN, 5, dtype=np.int32)
+    codes[: window.read_end - window.start] = batches[0].reference
+    return call_reads(
+        [_sample_reads(batch) for batch in batches],
+        codes,
+        contig=window.contig,
+        offset=window.start,
+        call_length=window.end - window.start,
+        variant_model=variant_model,
+        quality_filter=quality_filter,
+    )
 
 
 def call_region(

@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action=CheckedOption,
         check=number_option(minimum=1),
         default=None,
-        help="windows counted at once (default: all cores); the output is the same for any",
+        help="worker processes for 5 Mb and more (default: all cores); the output is the same",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -10,12 +10,18 @@ contig is then finished by one sequential pass from its start, so the result is 
 any number of processes.
 """
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from ._filters import Filters
 from ._inputs import Inputs
 from ._windows import Window, stream_windows
+
+MIN_SHARDED_LENGTH = 5_000_000
+"""Positions from which worker processes pay off: starting them costs about 2 s (a server
+process imports softpile, each worker compiles its programs), about what 3 Mb of counting
+takes on one core (`python benchmarks/bam_pileup.py`)."""
 
 LOOKAHEAD = 10_000
 """Positions of reads read past a shard's end: samtools reads on until a read starts past
@@ -39,20 +45,23 @@ def plan_shards(
 def _run_shard(job) -> tuple[list, bool]:
     """In a worker: the task's results for the windows of one shard, and whether they are
     exactly those of one pass over the whole region."""
-    bam, reference, shard, window_size, filters, task = job
+    bams, reference, shard, window_size, margin, filters, task = job
     results, exact = [], True
-    with Inputs(bam, reference) as inputs:
+    with contextlib.ExitStack() as stack:
+        inputs = [stack.enter_context(Inputs(bam, reference)) for bam in bams]
         windows = stream_windows(
-            [inputs],
+            inputs,
             shard,
             window_size=window_size,
             filters=filters,
-            lookahead=LOOKAHEAD,
+            margin=margin,
+            lookahead=max(LOOKAHEAD, margin),
             progress=False,
         )
         for window in windows:
-            reads = window.reads[0]
-            if window.needs_history or (len(reads) and (reads.end - reads.start).max() > LOOKAHEAD):
+            if window.needs_history or any(
+                len(reads) and (reads.end - reads.start).max() > LOOKAHEAD for reads in window.reads
+            ):
                 exact = False
                 break
             results.append(task(window))
@@ -60,7 +69,7 @@ def _run_shard(job) -> tuple[list, bool]:
 
 
 def sharded_results(
-    inputs: Inputs,
+    inputs: Sequence[Inputs],
     regions: list[tuple[str, int, int]],
     task: Callable[[Window], object],
     *,
@@ -68,15 +77,15 @@ def sharded_results(
     filters: Filters,
     processes: int,
     progress: Callable[[int], None],
+    margin: int = 0,
 ) -> Iterator:
-    """`task(window)` for every window of `regions`, in reference order, computed by
-    `processes` worker processes (`task` must be a picklable, module-level function or
-    partial). Needs the index."""
+    """`task(window)` for every window of `regions` (the windows of `stream_windows` with
+    these options), in reference order, computed by `processes` worker processes (`task` must
+    be a picklable, module-level function or partial). Needs every input's index."""
     shards = plan_shards(regions, window_size, processes)
-    jobs = [
-        (inputs.bam_path, inputs.reference_path, shard, window_size, filters, task)
-        for shard in shards
-    ]
+    bams = [source.bam_path for source in inputs]
+    reference = inputs[0].reference_path
+    jobs = [(bams, reference, shard, window_size, margin, filters, task) for shard in shards]
     with _context().Pool(processes) as pool:
         sequential_contig = None
         for (contig, start, end), (results, exact) in zip(shards, pool.imap(_run_shard, jobs)):
@@ -90,10 +99,11 @@ def sharded_results(
             sequential_contig = contig
             (first, last) = _contig_range(regions, contig)
             windows = stream_windows(
-                [inputs],
+                inputs,
                 (contig, first, last),
                 window_size=window_size,
                 filters=filters,
+                margin=margin,
                 progress=False,
             )
             for window in windows:

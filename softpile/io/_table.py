@@ -10,13 +10,13 @@ import numpy as np
 
 from .._encoding import one_hot_reads
 from .._pileup import pileup
+from . import _shards
 from ._filters import Filters
 from ._inputs import Inputs
 from ._progress import Progress
 from ._projection import project
 from ._reads import _bucket, _pad
 from ._regions import DEFAULT_WINDOW
-from ._shards import sharded_results
 from ._threads import check_threads
 from ._windows import Window, stream_windows
 
@@ -27,11 +27,6 @@ HEADER = "#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n"
 # and the TSV's column order.
 _A, _C, _G, _T, _GAP, _N, _INSERTION = range(7)
 _COLUMN_CHANNELS = (_A, _C, _G, _T, _N, _GAP, _INSERTION)
-
-MIN_SHARDED_LENGTH = 5_000_000
-"""Positions from which worker processes pay off: starting them costs about 2 s (a server
-process imports softpile, each worker compiles the kernel), about what 3 Mb of counting takes
-on one core (`python benchmarks/bam_pileup.py`)."""
 
 CHUNK = 4096
 """Reads per `pileup` call in the table path (the last chunk of a window is padded)."""
@@ -53,8 +48,8 @@ def table_text(
     Rows are the positions with depth > 0; with `all_positions` 1 (samtools' `-a`) also every
     other position of the contigs (of the region) where some read passed the read filters,
     and with 2 (`-aa`) every position of the region, or of every contig without one. With
-    `threads` > 1, an indexed file and at least `MIN_SHARDED_LENGTH` positions, the region is
-    counted by that many processes; the text is the same for any number.
+    `threads` > 1, an indexed file and at least 5 Mb, the region is counted by that many
+    processes; the text is the same for any number.
     """
     check_threads(threads)
     with Inputs(bam, reference) as inputs:
@@ -63,9 +58,9 @@ def table_text(
         count = functools.partial(_window_text, window_size, filters.min_baseq, all_positions)
         length = sum(end - start for _, start, end in regions)
         bar = Progress(length, progress)
-        if threads > 1 and inputs.indexed and length >= MIN_SHARDED_LENGTH:
-            results = sharded_results(
-                inputs,
+        if threads > 1 and inputs.indexed and length >= _shards.MIN_SHARDED_LENGTH:
+            results = _shards.sharded_results(
+                [inputs],
                 regions,
                 count,
                 window_size=window_size,
