@@ -221,7 +221,7 @@ def iter_calls(
             yield from _shards.sharded_results(
                 inputs,
                 regions,
-                call,
+                functools.partial(_on_host, call),
                 window_size=window_size,
                 filters=filters,
                 processes=threads,
@@ -240,6 +240,17 @@ def iter_calls(
         for window in windows:
             yield call(window)
             done(window.end - window.start)
+
+
+def _on_host(call, window) -> CallResult:
+    """`call(window)` with its arrays as NumPy arrays: a worker process sends them back
+    smaller, and the receiving process needs no JAX runtime to hold them."""
+    result = call(window)
+    return dataclasses.replace(
+        result,
+        scores=jax.tree.map(np.asarray, result.scores),
+        pileups=jax.tree.map(np.asarray, result.pileups),
+    )
 
 
 def _call_window(window_size, min_baseq, variant_model, quality_filter, window) -> CallResult:

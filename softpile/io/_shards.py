@@ -10,6 +10,7 @@ contig is then finished by one sequential pass from its start, so the result is 
 any number of processes.
 """
 
+import collections
 import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
@@ -31,9 +32,10 @@ the position it reports, and a mate starting there may still change a read of th
 def plan_shards(
     regions: list[tuple[str, int, int]], window_size: int, processes: int
 ) -> list[tuple[str, int, int]]:
-    """About four shards per process, each a whole number of windows."""
+    """About eight shards per process (small enough that the results of the shards in flight
+    stay small), each a whole number of windows."""
     total = sum(end - start for _, start, end in regions)
-    windows = max(-(-total // (4 * processes * window_size)), 1)
+    windows = max(-(-total // (8 * processes * window_size)), 1)
     size = windows * window_size
     return [
         (contig, shard_start, min(shard_start + size, end))
@@ -88,7 +90,7 @@ def sharded_results(
     jobs = [(bams, reference, shard, window_size, margin, filters, task) for shard in shards]
     with _context().Pool(processes) as pool:
         sequential_contig = None
-        for (contig, start, end), (results, exact) in zip(shards, pool.imap(_run_shard, jobs)):
+        for (contig, start, end), (results, exact) in zip(shards, _bounded(pool, jobs, processes)):
             if contig == sequential_contig:
                 continue  # already done by the sequential pass
             if exact:
@@ -110,6 +112,19 @@ def sharded_results(
                 if window.start >= start:
                     yield task(window)
                     progress(window.end - window.start)
+
+
+def _bounded(pool, jobs: list, processes: int) -> Iterator:
+    """`pool.imap(_run_shard, jobs)`, but with at most `2 * processes` shards submitted and
+    not yet taken, so memory stays bounded by the shards in flight when the results are used
+    more slowly than they are made."""
+    pending: collections.deque = collections.deque()
+    for job in jobs:
+        pending.append(pool.apply_async(_run_shard, (job,)))
+        if len(pending) >= 2 * processes:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 def _context():
