@@ -90,35 +90,24 @@ def project(
             qualities,
         )
     walked = _zero_length_reference_ops(reads) & (clips < 0)
-    if walked.any():
-        _project_walked(
-            reads,
-            np.flatnonzero(walked),
-            start,
-            end,
-            row_starts,
-            min_baseq,
-            codes,
-            quality,
-            insertions,
-            inserted,
-            qualities,
-        )
-    general = np.flatnonzero((clips < 0) & ~walked)
-    if general.size:
-        _project_general(
-            reads,
-            general,
-            start,
-            end,
-            row_starts,
-            min_baseq,
-            codes,
-            quality,
-            insertions,
-            inserted,
-            qualities,
-        )
+    for project_rows, rows in (
+        (_project_walked, np.flatnonzero(walked)),
+        (_project_general, np.flatnonzero((clips < 0) & ~walked)),
+    ):
+        if rows.size:
+            project_rows(
+                reads,
+                rows,
+                start,
+                end,
+                row_starts,
+                min_baseq,
+                codes,
+                quality,
+                insertions,
+                inserted,
+                qualities,
+            )
     equals = codes == _EQUALS
     if equals.any():
         rows, columns = np.nonzero(equals)
