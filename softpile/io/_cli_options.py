@@ -3,20 +3,13 @@
 import argparse
 
 from ..cli import CheckedOption, number_option
-from ._filters import DEFAULT_EXCLUDED, parse_flags
+from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, DEFAULT_MIN_BASEQ, Filters, parse_flags
 
-FILTER_NAMES = (
-    "min_mapq",
-    "min_baseq",
-    "excl_flags",
-    "count_orphans",
-    "overlap_removal",
-    "max_depth",
-)
+FILTER_NAMES = Filters.__slots__
 
 
 def add_filter_arguments(
-    parser: argparse.ArgumentParser, *, min_baseq: int = 13, min_baseq_note: str = ""
+    parser: argparse.ArgumentParser, *, min_baseq: int = DEFAULT_MIN_BASEQ, min_baseq_note: str = ""
 ) -> None:
     """Add samtools mpileup's read and base filters (`-q -Q --ff -A -x -d`) to `parser`."""
     parser.add_argument(
@@ -61,8 +54,8 @@ def add_filter_arguments(
         "--max-depth",
         action=CheckedOption,
         check=number_option(minimum=0),
-        default=8000,
-        help="cap of samtools' per-position read buffer; 0 = no cap (default 8000)",
+        default=DEFAULT_MAX_DEPTH,
+        help=f"cap of samtools' per-position read buffer; 0 = no cap (default {DEFAULT_MAX_DEPTH})",
     )
 
 
