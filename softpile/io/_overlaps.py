@@ -23,7 +23,7 @@ from ._records import (
     SOFT,
     Alignments,
     exclusive_cumsum,
-    ragged_index,
+    within_reads,
 )
 
 _MASK = np.uint64(0xFFFFFFFF)
@@ -54,17 +54,14 @@ def name_hash_bits(names: np.ndarray) -> np.ndarray:
 def one_block_clip(reads: Alignments, rows: np.ndarray) -> np.ndarray:
     """For each read of `rows`: the query index of its first aligned base when its CIGAR is one
     aligned operation between clips (`[H][S]M[S][H]`, most short reads), else -1."""
-    flat, offsets = ragged_index(reads.cigar_offsets, rows)
-    ops, lengths = reads.ops[flat], reads.op_lengths[flat]
-    owner = np.repeat(np.arange(rows.size), np.diff(offsets))
+    cigars = reads.cigars(rows)
+    ops, owner = cigars.ops, cigars.owner
     base = IS_BASE[ops]
     other = ~base & (ops != SOFT) & (ops != HARD)
     one = (np.bincount(owner, base, rows.size) == 1) & (np.bincount(owner, other, rows.size) == 0)
     # Soft clips before the aligned operation: no base operation earlier in the same read.
-    bases_before = exclusive_cumsum(base.astype(np.int64))
-    first_op = np.minimum(offsets[:-1], max(ops.size - 1, 0))
-    before_base = bases_before == bases_before[first_op][owner] if ops.size else base
-    clip = np.bincount(owner, np.where((ops == SOFT) & before_base, lengths, 0), rows.size)
+    before_base = within_reads(base.astype(np.int64), cigars.offsets) == 0
+    clip = np.bincount(owner, np.where((ops == SOFT) & before_base, cigars.lengths, 0), rows.size)
     return np.where(one, clip.astype(np.int64), -1)
 
 
@@ -72,40 +69,24 @@ def _gap_inside(reads: Alignments, rows: np.ndarray, low: np.ndarray, high: np.n
     """For each read of `rows`: whether a deletion or reference skip of it covers a position
     of `[low, high)`. Without one, both mates have an aligned base at every position of their
     overlap, and the gapped merge reduces to resolving the bases position by position."""
-    flat, offsets = ragged_index(reads.cigar_offsets, rows)
-    ops, lengths = reads.ops[flat], reads.op_lengths[flat]
-    owner = np.repeat(np.arange(rows.size), np.diff(offsets))
-    reference = np.where(CONSUMES_REFERENCE[ops], lengths, 0)
-    before = exclusive_cumsum(reference)
-    first_op = np.minimum(offsets[:-1], max(ops.size - 1, 0))
-    op_start = reads.start[rows][owner] + before - before[first_op][owner] if ops.size else before
+    cigars = reads.cigars(rows)
+    ops, lengths, owner = cigars.ops, cigars.lengths, cigars.owner
     gap = ((ops == DEL) | (ops == SKIP)) & (lengths > 0)
-    inside = gap & (op_start < high[owner]) & (op_start + lengths > low[owner])
+    inside = gap & (cigars.start < high[owner]) & (cigars.start + lengths > low[owner])
     return np.bincount(owner, inside, rows.size) > 0
 
 
 def _aligned_bases(reads: Alignments, rows: np.ndarray):
     """Every M/=/X base of the reads `rows` that is stored in SEQ: `(owner, position, flat
     index into the letters)`, owner being the index into `rows`, in reference order."""
-    flat, offsets = ragged_index(reads.cigar_offsets, rows)
-    ops, lengths = reads.ops[flat], reads.op_lengths[flat]
-    owner = np.repeat(np.arange(rows.size), np.diff(offsets))
-    first_op = offsets[:-1][owner]
-    reference = np.where(CONSUMES_REFERENCE[ops], lengths, 0)
-    query = np.where(CONSUMES_QUERY[ops], lengths, 0)
-    op_position = (
-        reads.start[rows][owner]
-        + exclusive_cumsum(reference)
-        - exclusive_cumsum(reference)[first_op]
-    )
-    op_query = exclusive_cumsum(query) - exclusive_cumsum(query)[first_op]
-    counts = np.where(IS_BASE[ops], lengths, 0)
-    base_op = np.repeat(np.arange(ops.size), counts)
+    cigars = reads.cigars(rows)
+    counts = np.where(IS_BASE[cigars.ops], cigars.lengths, 0)
+    base_op = np.repeat(np.arange(counts.size), counts)
     within = np.arange(base_op.size) - np.repeat(exclusive_cumsum(counts), counts)
-    base_owner = owner[base_op]
-    query_index = op_query[base_op] + within
+    base_owner = cigars.owner[base_op]
+    query_index = cigars.query[base_op] + within
     stored = query_index < reads.sequence_lengths()[rows][base_owner]
-    position = op_position[base_op] + within
+    position = cigars.start[base_op] + within
     flat_index = reads.sequence_offsets[rows][base_owner] + query_index
     return base_owner[stored], position[stored], flat_index[stored]
 

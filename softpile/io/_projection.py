@@ -241,26 +241,16 @@ def _project_general(
     """Any CIGAR: every operation's columns are laid out with `np.repeat`."""
     count = rows.size
     width = codes.shape[1]
-    read_starts = reads.start[rows]
-    op_counts = reads.cigar_offsets[rows + 1] - reads.cigar_offsets[rows]
-    first_op = exclusive_cumsum(op_counts)
-    op_read = np.repeat(np.arange(count), op_counts)
-    flat_ops = np.repeat(reads.cigar_offsets[rows] - first_op, op_counts) + np.arange(
-        op_counts.sum()
-    )
-    op, length = reads.ops[flat_ops].astype(np.int64), reads.op_lengths[flat_ops]
+    cigars = reads.cigars(rows)
+    op, length, op_read = cigars.ops, cigars.lengths, cigars.owner
+    first_op = cigars.offsets[:-1]
+    op_start, op_query = cigars.start, cigars.query
+    op_end = op_start + cigars.reference_length
 
     sequence_offsets = reads.sequence_offsets[rows]
     sequence_lengths = reads.sequence_offsets[rows + 1] - sequence_offsets
     letter_codes = LETTER_CODES[reads.letters]
 
-    reference_length = np.where(CONSUMES_REFERENCE[op], length, 0)
-    query_length = np.where(CONSUMES_QUERY[op], length, 0)
-    global_reference = exclusive_cumsum(reference_length)
-    global_query = exclusive_cumsum(query_length)
-    op_start = read_starts[op_read] + global_reference - global_reference[first_op][op_read]
-    op_query = global_query - global_query[first_op][op_read]
-    op_end = op_start + reference_length
     local_starts = row_starts[rows]
 
     clipped_start = np.maximum(op_start, start)

@@ -135,9 +135,45 @@ class Alignments:
     def sequence_lengths(self) -> np.ndarray:
         return np.diff(self.sequence_offsets)
 
+    def cigars(self, rows: np.ndarray) -> "Cigars":
+        """The CIGAR operations of the reads `rows`, laid out flat (see `Cigars`)."""
+        flat, offsets = ragged_index(self.cigar_offsets, rows)
+        ops, lengths = self.ops[flat].astype(np.int64), self.op_lengths[flat]
+        owner = np.repeat(np.arange(rows.size), np.diff(offsets))
+        reference = np.where(CONSUMES_REFERENCE[ops], lengths, 0)
+        query = np.where(CONSUMES_QUERY[ops], lengths, 0)
+        return Cigars(
+            ops=ops,
+            lengths=lengths,
+            offsets=offsets,
+            owner=owner,
+            start=self.start[rows][owner] + within_reads(reference, offsets),
+            query=within_reads(query, offsets),
+            reference_length=reference,
+        )
+
     def op_reads(self) -> np.ndarray:
         """The read of each CIGAR operation."""
         return np.repeat(np.arange(len(self)), np.diff(self.cigar_offsets))
+
+
+class Cigars:
+    """CIGAR operations of some reads, flat: `ops`, `lengths`; `offsets` (the first operation
+    of each read, and the total at the end); `owner` (each operation's read, as an index into
+    the reads asked for); `start` (each operation's first reference position), `query` (its
+    first query index) and `reference_length` (the reference positions it covers)."""
+
+    def __init__(self, **fields):
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+def within_reads(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The exclusive cumulative sum of `values`, restarted at each read's first element
+    (`offsets` as in a ragged array)."""
+    total = exclusive_cumsum(values)
+    counts = np.diff(offsets)
+    return total - np.repeat(np.append(total, 0)[offsets[:-1]], counts)
 
 
 def _strings(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
