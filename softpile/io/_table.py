@@ -70,9 +70,9 @@ def table_text(
             )
         else:
             windows = stream_windows(
-                [inputs], region, window_size=window_size, filters=filters, progress=progress
+                [inputs], region, window_size=window_size, filters=filters, progress=False
             )
-            results = map(count, windows)
+            results = _counted(windows, count, bar)
         held: list[str] = []  # `-a`: a contig's leading empty windows, until a read shows up
         contig = None
         for window_contig, has_reads, text in results:
@@ -88,6 +88,13 @@ def table_text(
             if text:
                 yield text
         bar.close()
+
+
+def _counted(windows, count, bar: Progress):
+    """`count` of each window, advancing `bar` as the windows are done."""
+    for window in windows:
+        yield count(window)
+        bar.advance(window.end - window.start)
 
 
 def _window_text(window_size: int, min_baseq: int, all_positions: int, window: Window):
