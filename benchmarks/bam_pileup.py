@@ -35,50 +35,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from child_process import single
 from simulate_bam import default_directory, simulate_bam
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_LENGTH = 2_000
 WARM_UP = 100_000  # bp read once before the timed pass
 BLOCK = 100_000  # positions compared at a time
-
-
-# Runs one command and prints its wall seconds and peak RSS. It is started as a small process
-# of its own because Linux charges a child, in `ru_maxrss`, with the peak RSS of the process
-# that forked it (kept across `exec`): measured straight from this script, which holds parsed
-# outputs, every command would look at least as large as this script.
-_RUNNER = """
-import json, os, subprocess, sys, tempfile, time
-command = json.loads(sys.argv[1])
-with tempfile.TemporaryFile() as errors:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    errors.seek(0)
-    error = errors.read().decode(errors="replace")
-print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, error]))
-"""
-
-
-def measure(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
-    result = subprocess.run(
-        [sys.executable, "-c", _RUNNER, json.dumps(command)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    status, wall, rss, error = json.loads(result.stdout)
-    if status != 0:
-        raise SystemExit(f"command failed: {' '.join(command)}\n{error}")
-    return wall, rss
-
-
-def repeated(command: list[str], repeats: int) -> tuple[float, float]:
-    """Best wall seconds and largest peak RSS (MiB) over `repeats` runs of `command`."""
-    runs = [measure(command) for _ in range(repeats)]
-    return min(wall for wall, _ in runs), max(rss for _, rss in runs)
 
 
 def commands(bam: Path, fasta: Path, ours: Path, theirs: Path) -> dict[str, list[str]]:
@@ -161,7 +124,7 @@ def compare(length: int, args) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         ours, theirs = Path(scratch) / "softpile.tsv", Path(scratch) / "samtools.txt"
         runs = {
-            label: repeated(command, args.repeats)
+            label: single(command, args.repeats)
             for label, command in commands(sample.bam, sample.fasta, ours, theirs).items()
         }
         (ours_wall, ours_rss), (theirs_wall, theirs_rss) = runs.values()
@@ -196,12 +159,12 @@ def startup(args) -> None:
     )
     with tempfile.TemporaryDirectory() as scratch:
         runs = {
-            label: repeated(command, args.repeats)
+            label: single(command, args.repeats)
             for label, command in commands(
                 sample.bam, sample.fasta, Path(scratch) / "a", Path(scratch) / "b"
             ).items()
         }
-    runs["import softpile"] = repeated([sys.executable, "-c", "import softpile"], args.repeats)
+    runs["import softpile"] = single([sys.executable, "-c", "import softpile"], args.repeats)
     samtools_wall, samtools_rss = runs["samtools mpileup -B"]
     print(f"{'':26}{'wall s':>10}{'/ samtools':>12}{'peak RSS MiB':>15}{'/ samtools':>12}")
     for label, (wall, rss) in runs.items():
