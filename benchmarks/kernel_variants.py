@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import softpile
-from softpile import _pileup
+from softpile import _kernel
 
 NUM_READS, LENGTH, REFERENCE_LENGTH = 20_000, 150, 100_000
 
@@ -63,26 +63,43 @@ def counts_one_scatter_2d(reads, quality, starts):
 
 
 def counts_one_scatter_flat(reads, quality, starts):
-    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    offsets = _kernel.window_offsets(starts, LENGTH, REFERENCE_LENGTH)
     table = jnp.zeros(((REFERENCE_LENGTH + 2 * LENGTH) * reads.shape[2],), reads.dtype)
-    table = _pileup._scatter_flat(table, offsets, reads * weights_of(quality)[..., None])
+    table = _kernel.scatter_flat(table, offsets, reads * weights_of(quality)[..., None])
     return table.reshape(-1, reads.shape[2])[LENGTH : LENGTH + REFERENCE_LENGTH]
 
 
 def counts_blocked_loop(reads, quality, starts):
-    return _pileup._weighted_window_sum(reads, weights_of(quality), starts, REFERENCE_LENGTH)
+    return _kernel.weighted_window_sum(reads, weights_of(quality), starts, REFERENCE_LENGTH)
 
 
 def counts_plain_loop(reads, quality, starts):
-    table = _pileup._padded_block_sum(
-        _pileup._weighted_values, (reads, weights_of(quality)), starts, REFERENCE_LENGTH
+    (table,) = _kernel.block_sums(
+        _kernel._weighted_values, (reads, weights_of(quality)), starts, REFERENCE_LENGTH
     )
-    return table[LENGTH : LENGTH + REFERENCE_LENGTH]
+    return table
+
+
+_FLAT_GATHER = jax.lax.GatherDimensionNumbers(
+    offset_dims=(1,), collapsed_slice_dims=(), start_index_map=(0,)
+)
+
+
+def gather_flat(table, offsets, length: int, k: int):
+    """Transpose of softpile's flat scatter: each read's `(length, k)` window of a table."""
+    windows = jax.lax.gather(
+        table.reshape(-1),
+        (offsets * k)[:, None],
+        _FLAT_GATHER,
+        (length * k,),
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+    return windows.reshape(offsets.shape[0], length, k)
 
 
 @jax.custom_vjp
 def counts_custom_vjp(reads, weights, starts):
-    return _pileup._weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
+    return _kernel.weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
 
 
 def _vjp_forward(reads, weights, starts):
@@ -92,13 +109,12 @@ def _vjp_forward(reads, weights, starts):
 def _vjp_backward(residuals, cotangent):
     reads, weights, starts = residuals
     k = reads.shape[2]
-    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    offsets = _kernel.window_offsets(starts, LENGTH, REFERENCE_LENGTH)
     padded = jnp.pad(cotangent, ((LENGTH, LENGTH), (0, 0)))
-    windows = _pileup._gather_flat(padded, offsets, LENGTH, k)
+    windows = gather_flat(padded, offsets, LENGTH, k)
     reads_bar = windows * weights[..., None]
     weights_bar = sum(
-        _pileup._gather_flat(padded[:, c], offsets, LENGTH, 1)[..., 0] * reads[..., c]
-        for c in range(k)
+        gather_flat(padded[:, c], offsets, LENGTH, 1)[..., 0] * reads[..., c] for c in range(k)
     )
     return reads_bar, weights_bar, np.zeros(starts.shape, jax.dtypes.float0)
 
@@ -108,7 +124,7 @@ counts_custom_vjp.defvjp(_vjp_forward, _vjp_backward)
 
 @jax.custom_jvp
 def counts_jvp_no_barrier(reads, weights, starts):
-    return _pileup._weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
+    return _kernel.weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
 
 
 @counts_jvp_no_barrier.defjvp
@@ -116,11 +132,11 @@ def _jvp_no_barrier(primals, tangents):
     reads, weights, starts = primals
     reads_dot, weights_dot, _ = tangents
     k = reads.shape[2]
-    offsets = _pileup._window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    offsets = _kernel.window_offsets(starts, LENGTH, REFERENCE_LENGTH)
     table = jnp.zeros(((REFERENCE_LENGTH + 2 * LENGTH) * k,), reads.dtype)
-    table = _pileup._scatter_flat(table, offsets, reads_dot * weights[..., None]).reshape(-1, k)
+    table = _kernel.scatter_flat(table, offsets, reads_dot * weights[..., None]).reshape(-1, k)
     columns = [
-        _pileup._padded_scatter_column(reads[..., c] * weights_dot, offsets, REFERENCE_LENGTH)
+        _kernel._padded_scatter_column(reads[..., c] * weights_dot, offsets, REFERENCE_LENGTH)
         for c in range(k)
     ]
     table = table + jnp.stack(columns, axis=-1)

@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import softpile
-from softpile import _pileup
+from softpile import _genotypes, _kernel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +93,9 @@ def _weights(quality):
 
 def softpile_plain_autodiff_distribution(reads, quality, starts, reference_length):
     """softpile's blocked kernel without its custom JVP: plain autodiff through the loop."""
-    length = reads.shape[1]
-    table = _pileup._padded_block_sum(
-        _pileup._weighted_values, (reads, _weights(quality)), starts, reference_length
+    (counts,) = _kernel.block_sums(
+        _kernel._weighted_values, (reads, _weights(quality)), starts, reference_length
     )
-    counts = table[length : length + reference_length]
     coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
     nonzero = coverage > 0
     return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)
@@ -109,12 +107,14 @@ def softpile_log_likelihoods(reads, quality, starts, reference_length):
 
 def softpile_general_log_likelihoods(reads, quality, starts, reference_length):
     """The per-column path (10 logs a column) that soft reads take, on the same reads."""
-    length = reads.shape[1]
     read_columns = jnp.ones((reads.shape[0], 1), reads.dtype)
-    table = _pileup._padded_block_sum(
-        _pileup._quality_log_likelihoods, (reads, quality, read_columns), starts, reference_length
+    (table,) = _kernel.block_sums(
+        lambda *x: (_genotypes._quality_log_likelihoods(*x),),
+        (reads, quality, read_columns),
+        starts,
+        reference_length,
     )
-    return table[length : length + reference_length]
+    return table
 
 
 def read_inputs_contender(reads, quality, starts, reference_length):
@@ -308,11 +308,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--block-reads",
         type=int,
-        default=_pileup.BLOCK_READS,
+        default=_kernel.BLOCK_READS,
         help="reads per step of softpile's scatter loop (to compare block sizes)",
     )
     args = parser.parse_args(argv)
-    _pileup.BLOCK_READS = args.block_reads
+    _kernel.BLOCK_READS = args.block_reads
     names = [name.strip() for name in args.workloads.split(",") if name.strip()]
     if args.skip_xl:
         names = [name for name in names if name != "XL"]
@@ -323,7 +323,7 @@ def main(argv=None) -> int:
     bandwidth = memcpy_bandwidth()
     print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
     print(f"memcpy bandwidth (bytes copied per second): {bandwidth / 1e9:.2f} GB/s")
-    print(f"softpile block size: {_pileup.BLOCK_READS} reads")
+    print(f"softpile block size: {_kernel.BLOCK_READS} reads")
 
     rows: list[Result] = []
     bounds = {}

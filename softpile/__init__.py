@@ -10,7 +10,8 @@ from ._encoding import (
     encode_sequence as encode_sequence,
     one_hot_reads as one_hot_reads,
 )
-from ._pileup import GENOTYPES as GENOTYPES, Pileup as Pileup, pileup as pileup
+from ._genotypes import GENOTYPES as GENOTYPES
+from ._pileup import Pileup as Pileup, pileup as pileup
 from ._quality import (
     QualityFilter as QualityFilter,
     error_to_phred as error_to_phred,

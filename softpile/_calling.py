@@ -17,7 +17,8 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._encoding import GAP, PAD, N, one_hot_reads
-from ._pileup import _ALLELE_1, _ALLELE_2, Pileup, pileup
+from ._genotypes import ALLELE_1 as _ALLELE_1, ALLELE_2 as _ALLELE_2
+from ._pileup import Pileup, pileup
 from ._quality import QualityFilter, soft_quality_filter
 from ._typing import ArrayLike
 from ._variants import (

@@ -17,7 +17,7 @@ BASES = "ACGT"
 SYMBOLS = "ACGT-N"
 """The symbol of each code `0..5`, also the channel order with `n_channel=True`."""
 
-# Letters a read may contain (DESIGN.md §3): bases, N and the gap.
+# Letters a read may contain: bases, N and the gap.
 _READ_CODES = {"A": A, "C": C, "G": G, "T": T, "N": N, "-": GAP}
 # A reference may also carry IUPAC ambiguity letters, which become N (real FASTAs have them).
 _IUPAC_AMBIGUOUS = "RYSWKMBDHVU"

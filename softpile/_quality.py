@@ -55,8 +55,28 @@ def error_to_phred(error: Float[ArrayLike, "*shape"] | float) -> Float[Array, "*
     return -10.0 * jnp.log10(error)
 
 
+MAX_TABLE_PHRED = 255
+"""Integer qualities are looked up in a table of this many + 1 entries (higher ones are
+clipped to it: their error probability is already below float precision)."""
+
+
+def base_weights(quality: Array, dtype) -> Array:
+    r"""`1 - e` of each quality, in `dtype`: the weight of a base in quality-weighted counts.
+
+    Integer qualities (as stored in BAM files) take a lookup in a table made with the same
+    float expression, so they give the same values as float qualities at a fraction of the
+    cost; float qualities use the smooth formula (and are differentiable).
+    """
+    if jnp.issubdtype(quality.dtype, jnp.integer):
+        table = 1.0 - phred_to_error(jnp.arange(MAX_TABLE_PHRED + 1, dtype=dtype))
+        return jnp.take(table, quality, mode="clip")
+    return 1.0 - phred_to_error(quality.astype(dtype))
+
+
 def check_quality(quality: Array, name: str = "quality") -> Array:
     """Raise (also under `jit`) if any quality is negative, NaN or infinite."""
+    if jnp.issubdtype(quality.dtype, jnp.unsignedinteger):
+        return quality  # nothing to check: never negative, always finite
     return eqx.error_if(
         quality,
         ~(quality >= 0) | ~jnp.isfinite(quality),

@@ -1,4 +1,4 @@
-"""The diploid genotype model: priors, posteriors and variant scores."""
+"""Variant scores: genotype posteriors, the variant probability and Phred qualities."""
 
 import equinox as eqx
 import jax
@@ -8,29 +8,14 @@ from beartype import beartype
 from jaxtyping import Array, Float, Int, jaxtyped
 
 from ._encoding import N
-from ._pileup import _ALLELE_1, _ALLELE_2, Pileup
+from ._genotypes import ALLELE_1, ALLELE_2, HOM_REF, genotype_log_prior
+from ._pileup import Pileup
 from ._quality import _as_float_scalar
 from ._typing import ArrayLike, ScalarLike
 
 MAX_QUALITY = 999.0
 MAX_GENOTYPE_QUALITY = 99.0
 _LN10 = float(np.log(10.0))
-
-
-def _prior_classes() -> np.ndarray:
-    """`classes[ref, g]`: 0 hom-ref, 1 het ref/x, 2 hom x/x, 3 het x/y (x, y != ref)."""
-    classes = np.zeros((4, 10), dtype=np.int32)
-    for ref in range(4):
-        for g, (a, b) in enumerate(zip(_ALLELE_1, _ALLELE_2)):
-            if a == b:
-                classes[ref, g] = 0 if a == ref else 2
-            else:
-                classes[ref, g] = 1 if ref in (a, b) else 3
-    return classes
-
-
-_PRIOR_CLASSES = _prior_classes()
-_HOM_REF = np.array([0, 4, 7, 9])  # index of the genotype AA, CC, GG, TT
 
 
 class VariantModel(eqx.Module):
@@ -63,24 +48,6 @@ class VariantModel(eqx.Module):
                 f"VariantModel: heterozygosity must be in (0, 0.5), got {float(theta)}; "
                 "it is the prior probability that a site is variant (e.g. 1e-3 for humans)."
             )
-
-
-def genotype_log_prior(
-    params: VariantModel, reference: Int[Array, " positions"]
-) -> Float[Array, "positions 10"]:
-    """Log prior of the ten genotypes at each position, given the reference base."""
-    theta = params.heterozygosity
-    per_class = jnp.stack(
-        [
-            jnp.log1p(-1.5 * theta - theta**2),
-            jnp.log(theta / 3.0),
-            jnp.log(theta / 6.0),
-            2.0 * jnp.log(theta) - jnp.log(3.0),
-        ]
-    )
-    # An N reference gets the prior of A; its scores are masked out afterwards.
-    base = jnp.where(reference == N, 0, reference)
-    return per_class[jnp.asarray(_PRIOR_CLASSES)[base]]
 
 
 class VariantScores(eqx.Module):
@@ -125,7 +92,7 @@ def _check_reference(reference, positions: int, caller: str):
 def variant_scores(
     params: VariantModel, pileup: Pileup, reference: Int[ArrayLike, " positions"]
 ) -> VariantScores:
-    r"""Genotype posteriors and variant scores from a pileup (DESIGN: diploid model).
+    r"""Genotype posteriors and variant scores from a pileup.
 
     The posterior of genotype $g$ at position $r$ is
     $P(g \mid \text{reads}) \propto \pi_{\text{ref}_r}(g)\, \exp \log L_r(g)$, with the
@@ -162,7 +129,7 @@ def variant_scores(
 
 @jax.jit
 def _variant_scores(params, log_likelihoods, reference):
-    log_joint = log_likelihoods + genotype_log_prior(params, reference).astype(
+    log_joint = log_likelihoods + genotype_log_prior(params.heterozygosity, reference).astype(
         log_likelihoods.dtype
     )
     log_posteriors = jax.nn.log_softmax(log_joint, axis=-1)
@@ -171,7 +138,7 @@ def _variant_scores(params, log_likelihoods, reference):
     is_n = reference == N
     base = jnp.where(is_n, 0, reference)
 
-    hom_ref = jnp.asarray(_HOM_REF, jnp.int32)[base]
+    hom_ref = jnp.asarray(HOM_REF, jnp.int32)[base]
     log_hom_ref = jnp.take_along_axis(log_posteriors, hom_ref[:, None], axis=-1)[:, 0]
     not_hom_ref = jnp.arange(10, dtype=jnp.int32)[None, :] != hom_ref[:, None]
     # Sum the other posteriors rather than 1 - P(hom-ref): no cancellation for tiny p_variant.
@@ -184,8 +151,8 @@ def _variant_scores(params, log_likelihoods, reference):
     genotype_quality = jnp.minimum(-10.0 / _LN10 * log_not_best, MAX_GENOTYPE_QUALITY)
 
     # Posterior mass of each allele (a het counts half for each of its alleles).
-    allele_1 = jax.nn.one_hot(jnp.asarray(_ALLELE_1), 4, dtype=posteriors.dtype)
-    allele_2 = jax.nn.one_hot(jnp.asarray(_ALLELE_2), 4, dtype=posteriors.dtype)
+    allele_1 = jax.nn.one_hot(jnp.asarray(ALLELE_1), 4, dtype=posteriors.dtype)
+    allele_2 = jax.nn.one_hot(jnp.asarray(ALLELE_2), 4, dtype=posteriors.dtype)
     allele_mass = posteriors @ (0.5 * (allele_1 + allele_2))
     allele_mass = jnp.where(
         jnp.arange(4, dtype=jnp.int32)[None, :] == base[:, None], -1.0, allele_mass

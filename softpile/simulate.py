@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from ._pileup import GENOTYPES
+from ._genotypes import GENOTYPES
 
 __all__ = ["Simulation", "TruthVariant", "simulate", "genotype_index"]
 

@@ -11,7 +11,7 @@ import pytest
 from jax.test_util import check_grads
 
 import softpile
-from softpile import _pileup
+from softpile import _kernel
 
 GENOTYPE_PAIRS = [("ACGT".index(g[0]), "ACGT".index(g[1])) for g in softpile.GENOTYPES]
 
@@ -169,10 +169,10 @@ def as_f32(*arrays):
 
 @pytest.mark.parametrize("block", [1, 7, 1024])
 @pytest.mark.parametrize("num_reads", [0, 1, 23])
-def test_scatter_windows_equals_np_add_at(monkeypatch, block, num_reads):
+def test_window_sums_equal_np_add_at(monkeypatch, block, num_reads):
     """Loop blocks, the remainder block and overhanging reads all land where np.add.at puts
     them (eager, so the patched block size is used)."""
-    monkeypatch.setattr(_pileup, "BLOCK_READS", block)
+    monkeypatch.setattr(_kernel, "BLOCK_READS", block)
     rng = np.random.default_rng(num_reads)
     length, reference_length, k = 6, 15, 3
     values = rng.normal(size=(num_reads, length, k)).astype(np.float32)
@@ -183,29 +183,19 @@ def test_scatter_windows_equals_np_add_at(monkeypatch, block, num_reads):
     expected = np.zeros((reference_length, k))
     np.add.at(expected, positions[inside], (weights[..., None] * values)[inside])
 
-    result = _pileup.scatter_windows(
-        jnp.asarray(values), jnp.asarray(starts), reference_length, jnp.asarray(weights)
+    result = _kernel.weighted_window_sum(
+        jnp.asarray(values), jnp.asarray(weights), jnp.asarray(starts), reference_length
     )
     np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
 
     integers = rng.integers(0, 5, (num_reads, length, 1)).astype(np.int32)
     expected_integers = np.zeros((reference_length, 1), np.int64)
     np.add.at(expected_integers, positions[inside], integers[inside])
-    result_integers = _pileup.scatter_windows(
-        jnp.asarray(integers), jnp.asarray(starts), reference_length
+    (result_integers,) = _kernel.block_sums(
+        lambda x: (x,), (jnp.asarray(integers),), jnp.asarray(starts), reference_length
     )
     assert result_integers.dtype == jnp.int32
     np.testing.assert_array_equal(result_integers, expected_integers)
-
-
-def test_scatter_windows_rejects_weights_for_integers():
-    with pytest.raises(ValueError, match="integer `values` take no `weights`"):
-        _pileup.scatter_windows(
-            jnp.ones((2, 3, 1), jnp.int32),
-            jnp.zeros((2,), jnp.int32),
-            5,
-            jnp.ones((2, 3), jnp.float32),
-        )
 
 
 @pytest.mark.parametrize("kind", ["soft", "one-hot", "filtered one-hot"])

@@ -1,0 +1,195 @@
+"""The scatter kernel behind `pileup`: sums of per-column values by reference position.
+
+Every field of a pileup is a sum, over the columns `i` of the reads `n`, of a per-column value
+into row `starts[n] + i` of a `(reference_length, k)` table. This module computes such sums
+fast on CPU and GPU, with derivatives whose reverse mode gathers each read's window of the
+cotangent:
+
+- each read's `(length, k)` values are added as one contiguous window of a flat table padded
+  by `length` rows on both sides, so reads hanging over either end need no masking (their
+  outside rows land in the padding, which is sliced off);
+- values are made and added `BLOCK_READS` reads at a time inside a loop, so the weighted
+  `(reads, length, k)` array is never materialised;
+- `weighted_window_sum` and `mapped_window_sum` carry a custom JVP (not a custom VJP), so
+  forward mode (`jax.jvp`, `jax.jacfwd`) keeps working.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
+
+BLOCK_READS = 1024
+"""Reads per step of the scatter loop. Fresh large buffers are slow to allocate on CPU, while a
+block of 1024 reads x 150 columns x 4 channels is only 2.4 MB.
+`benchmarks/speed.py --block-reads 256|1024|4096` compares block sizes."""
+
+_FLAT_SCATTER = jax.lax.ScatterDimensionNumbers(
+    update_window_dims=(1,), inserted_window_dims=(), scatter_dims_to_operand_dims=(0,)
+)
+
+
+def window_offsets(starts, length: int, reference_length: int):
+    """Row of each read's first column in a table padded by `length` rows on both sides.
+
+    Clipping a start to `[-length, reference_length]` keeps every window inside the padded
+    table; a read clipped that way lies wholly in the padding, where it adds nothing.
+    """
+    return jnp.clip(starts, -length, reference_length) + length
+
+
+def scatter_flat(table, offsets, values):
+    """Add each read's `(length * k)` values to one contiguous window of a flat table."""
+    num_reads, length, k = values.shape
+    return jax.lax.scatter_add(
+        table,
+        (offsets * k)[:, None],
+        values.reshape(num_reads, length * k),
+        _FLAT_SCATTER,
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+
+
+def padded_block_sums(column_fn, inputs, starts, reference_length: int):
+    """Padded `(reference_length + 2 length, k_j)` tables of `column_fn(*inputs)` summed by row.
+
+    `column_fn` maps per-column inputs `(reads, length, ...)` to a tuple of
+    `(reads, length, k_j)` values; it is applied to `BLOCK_READS` reads at a time inside a
+    `fori_loop`. The remainder block is done once outside the loop, which avoids copying the
+    inputs into a padded array. Several tables are filled in one pass over the reads; they are
+    separate because concatenating values along a minor axis is slow on CPU.
+    """
+    num_reads, length = inputs[0].shape[:2]
+    example = [jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype) for x in inputs]
+    value_shapes = jax.eval_shape(column_fn, *example)
+    widths = [shape.shape[-1] for shape in value_shapes]
+    tables = tuple(
+        jnp.zeros(((reference_length + 2 * length) * k,), shape.dtype)
+        for k, shape in zip(widths, value_shapes)
+    )
+    if num_reads > 0 and length > 0:
+        offsets = window_offsets(starts, length, reference_length)
+        block = min(BLOCK_READS, num_reads)
+        full_blocks = num_reads // block
+
+        def add(tables, chunk_offsets, chunk):
+            values = column_fn(*chunk)
+            return tuple(scatter_flat(t, chunk_offsets, v) for t, v in zip(tables, values))
+
+        def add_block(index, tables):
+            first = index * block
+            chunk = [jax.lax.dynamic_slice_in_dim(x, first, block) for x in inputs]
+            return add(tables, jax.lax.dynamic_slice_in_dim(offsets, first, block), chunk)
+
+        tables = jax.lax.fori_loop(0, full_blocks, add_block, tables)
+        done = full_blocks * block
+        if done < num_reads:
+            tables = add(tables, offsets[done:], [x[done:] for x in inputs])
+    return tuple(t.reshape(-1, k) for t, k in zip(tables, widths))
+
+
+def unpad(table, length: int, reference_length: int):
+    """The `reference_length` rows of a padded table."""
+    return table[length : length + reference_length]
+
+
+def block_sums(column_fn, inputs, starts, reference_length: int):
+    """`(reference_length, k_j)` tables of `column_fn(*inputs)` summed by row (no derivatives
+    of their own: use for integer values, or inside a custom JVP)."""
+    length = inputs[0].shape[1]
+    tables = padded_block_sums(column_fn, inputs, starts, reference_length)
+    return tuple(unpad(t, length, reference_length) for t in tables)
+
+
+def _weighted_values(values, weights):
+    return (values * weights[..., None],)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def weighted_window_sum(values, weights, starts, reference_length):
+    """`sum weights[n, i] * values[n, i, :]` into row `starts[n] + i`, float values.
+
+    Derivatives: the custom JVP returns the tangent as one scatter per term of the product
+    rule, written so that its automatic transpose (reverse mode) is a gather of each read's
+    window of the cotangent, which is what a hand-written VJP would do.
+    """
+    (table,) = block_sums(_weighted_values, (values, weights), starts, reference_length)
+    return table
+
+
+def _padded_scatter_column(values, offsets, reference_length: int):
+    length = values.shape[1]
+    table = jnp.zeros((reference_length + 2 * length,), values.dtype)
+    return scatter_flat(table, offsets, values[..., None])
+
+
+def _weighted_window_sum_jvp(reference_length, primals, tangents):
+    values, weights, starts = primals
+    values_dot, weights_dot, _ = tangents
+    num_reads, length, k = values.shape
+    out = weighted_window_sum(values, weights, starts, reference_length)
+    if num_reads == 0 or length == 0:
+        return out, jnp.zeros_like(out)
+    offsets = window_offsets(starts, length, reference_length)
+    table = jnp.zeros(((reference_length + 2 * length) * k,), out.dtype)
+    if not isinstance(values_dot, SymbolicZero):
+        table = scatter_flat(table, offsets, values_dot * weights[..., None])
+    table = table.reshape(-1, k)
+    if not isinstance(weights_dot, SymbolicZero):
+        # One scatter per channel: the transpose is then a gather of each channel's column of
+        # the cotangent times that channel of the values, with no (reads, length, k) sum.
+        columns = [
+            _padded_scatter_column(values[..., channel] * weights_dot, offsets, reference_length)
+            for channel in range(k)
+        ]
+        table = table + jnp.stack(columns, axis=-1)
+    # The barrier keeps XLA from fusing the cotangent's producers into the gathers of the
+    # transpose (recomputing them for every column of every read). Insurance: on the losses of
+    # benchmarks/kernel_variants.py it costs and gains nothing measurable.
+    table = jax.lax.optimization_barrier(table)
+    return out, unpad(table, length, reference_length)
+
+
+weighted_window_sum.defjvp(_weighted_window_sum_jvp, symbolic_zeros=True)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 4))
+def mapped_window_sum(column_fn, fast_sum, inputs, starts, reference_length):
+    """`sum column_fn(*inputs)[n, i, :]` into row `starts[n] + i`, values made per block.
+
+    `column_fn` returns one `(reads, length, k)` array. `fast_sum(inputs, starts,
+    reference_length)`, when not None, computes the same sums another (faster) way; it is used
+    for the values only, derivatives always come from `column_fn`.
+    """
+    if fast_sum is not None:
+        return fast_sum(inputs, starts, reference_length)
+    (table,) = block_sums(lambda *x: (column_fn(*x),), inputs, starts, reference_length)
+    return table
+
+
+def _mapped_window_sum_jvp(column_fn, fast_sum, reference_length, primals, tangents):
+    inputs, starts = primals
+    inputs_dot, _ = tangents
+    out = mapped_window_sum(column_fn, fast_sum, inputs, starts, reference_length)
+    moving = [i for i, t in enumerate(inputs_dot) if not isinstance(t, SymbolicZero)]
+    num_reads, length = inputs[0].shape[:2]
+    if not moving or num_reads == 0 or length == 0:
+        return out, jnp.zeros_like(out)
+
+    def of_moving(*moving_inputs):
+        full = list(inputs)
+        for index, value in zip(moving, moving_inputs):
+            full[index] = value
+        return column_fn(*full)
+
+    _, values_dot = jax.jvp(of_moving, [inputs[i] for i in moving], [inputs_dot[i] for i in moving])
+    k = values_dot.shape[-1]
+    offsets = window_offsets(starts, length, reference_length)
+    table = jnp.zeros(((reference_length + 2 * length) * k,), out.dtype)
+    table = scatter_flat(table, offsets, values_dot).reshape(-1, k)
+    table = jax.lax.optimization_barrier(table)  # see _weighted_window_sum_jvp
+    return out, unpad(table, length, reference_length)
+
+
+mapped_window_sum.defjvp(_mapped_window_sum_jvp, symbolic_zeros=True)
