@@ -23,17 +23,23 @@ def sharded(fn: Callable, *, devices: Sequence[jax.Device] | None = None) -> Cal
     the number of devices it is padded with zeros, which `pileup` treats as empty reads, and
     the padding is cut from the result.
 
-    Several hosts run the same code, one process per host: call
-    `jax.distributed.initialize()` first, give each process its own share of the windows
-    (e.g. every `jax.process_count()`-th, from `jax.process_index()`), and `sharded` spreads
-    that share over the host's local devices.
+    Several hosts run the same code, one process per host, after
+    `jax.distributed.initialize()`. Either give each process its own share of the windows
+    (e.g. every `jax.process_count()`-th, from `jax.process_index()`): `sharded` spreads that
+    share over the host's local devices, and each host keeps its own results. Or pass
+    `devices=jax.devices()`, every process's devices: every process then calls with the same
+    arguments (JAX checks that they are equal, by gathering them), computes the samples that
+    fall on its own devices, and gets a global array back;
+    `jax.experimental.multihost_utils.process_allgather(result, tiled=True)` brings all of it
+    to every process. Both give the same bits as one device.
 
     **Arguments:**
 
     - `fn`: a function of arrays for one sample or window, e.g.
       `lambda reads, starts, quality: softpile.pileup(reads, starts, R, quality=quality)`;
       Python options (like `R`) are closed over, so they stay static.
-    - `devices`: the devices to use, default `jax.local_devices()`.
+    - `devices`: the devices to use, default `jax.local_devices()`; `jax.devices()` spans
+      all processes.
 
     **Returns:**
 
