@@ -8,7 +8,6 @@ BAM files into `SampleReads` and writes the records as VCF.
 """
 
 import dataclasses
-import functools
 from collections.abc import Mapping, Sequence
 
 import jax
@@ -16,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._encoding import GAP, PAD, N, one_hot_reads
-from ._pileup import _ALLELE_1, _ALLELE_2, Pileup, pileup
+from ._encoding import GAP, N
+from ._pileup import _ALLELE_1, _ALLELE_2, Pileup
 from ._quality import QualityFilter, soft_quality_filter
 from ._typing import ArrayLike
 from ._variants import (
@@ -26,8 +25,8 @@ from ._variants import (
     MAX_QUALITY,
     VariantModel,
     VariantScores,
-    variant_scores,
 )
+from .io._scoring import score_positions
 
 INDEL_ERROR = 1e-4
 """Probability that a read shows an indel it does not carry, or misses one it carries: Q40,
@@ -244,90 +243,32 @@ def call_reads(
         )
     variant_model = VariantModel() if variant_model is None else variant_model
 
-    stacked = _stack_samples(samples, offset)
-    piled, scores = _score_samples(
+    piled, scores = score_positions(
+        [_sample_arrays(sample, offset) for sample in samples],
+        reference.astype(np.int32),
+        call_length,
         variant_model,
         quality_filter,
-        *stacked,
-        jnp.asarray(reference, dtype=jnp.int32),
-        reference_length=int(reference.size),
     )
-    # Records are built in NumPy: slicing device arrays eagerly would compile every new shape.
-    piled, scores = jax.tree.map(lambda x: np.asarray(x)[:, :call_length], (piled, scores))
-
     records = _snv_records(scores, piled, reference[:call_length], contig, offset)
     records += _indel_records(
         samples, reference, piled, variant_model, quality_filter, contig, offset, call_length
     )
     records.sort(key=lambda record: (record.position, record.is_indel))
-    piled, scores = jax.tree.map(jnp.asarray, (piled, scores))
     return CallResult(scores=scores, pileups=piled, records=records, contig=contig, start=offset)
 
 
-def _bucket(size: int, minimum: int) -> int:
-    """Round up to one of four sizes per power of two, so XLA compiles a handful of shapes."""
-    size = max(size, minimum)
-    step = 2 ** max(int(np.floor(np.log2(size))) - 2, 0)
-    return int(-(-size // step) * step)
-
-
-def _stack_samples(samples: Sequence[SampleReads], offset: int):
-    """Pad every sample to the same (bucketed) number of reads and columns and stack them."""
-    num_reads = _bucket(max(len(s.codes) for s in samples), 64)
-    length = _bucket(max(np.shape(s.codes)[1] for s in samples), 32)
-    count = len(samples)
-    codes = np.full((count, num_reads, length), PAD, dtype=np.int32)
-    quality = np.zeros((count, num_reads, length), dtype=np.float32)
-    insertions = np.zeros((count, num_reads, length), dtype=np.float32)
-    starts = np.zeros((count, num_reads), dtype=np.int32)
-    weights = np.zeros((count, num_reads), dtype=np.float32)
-    for index, sample in enumerate(samples):
-        reads, columns = np.shape(sample.codes)
-        codes[index, :reads, :columns] = sample.codes
-        quality[index, :reads, :columns] = sample.capped_quality()
-        insertions[index, :reads, :columns] = np.asarray(sample.insertions) != 0
-        starts[index, :reads] = np.asarray(sample.starts) - offset
-        weights[index, :reads] = 1.0 if sample.read_weights is None else sample.read_weights
+def _sample_arrays(sample: SampleReads, offset: int):
+    """The arrays of `score_positions`: codes, capped qualities, insertion flags, read weights
+    and starts relative to `offset`."""
+    weights = 1.0 if sample.read_weights is None else sample.read_weights
     return (
-        jnp.asarray(codes),
-        jnp.asarray(quality),
-        jnp.asarray(insertions),
-        jnp.asarray(starts),
-        jnp.asarray(weights),
+        np.asarray(sample.codes, dtype=np.int32),
+        sample.capped_quality(),
+        (np.asarray(sample.insertions) != 0).astype(np.float32),
+        np.broadcast_to(np.asarray(weights, dtype=np.float32), (len(sample.codes),)),
+        np.asarray(sample.starts, dtype=np.int64) - offset,
     )
-
-
-@functools.partial(jax.jit, static_argnames=("reference_length",))
-def _score_samples(
-    variant_model,
-    quality_filter,
-    codes,
-    quality,
-    insertions,
-    starts,
-    weights,
-    reference,
-    *,
-    reference_length,
-):
-    reads = one_hot_reads(codes, gaps=True)
-    if quality_filter is not None:
-        reads, _ = soft_quality_filter(quality_filter, reads, quality)
-
-    def one_sample(reads, starts, quality, insertions, weights):
-        return pileup(
-            reads,
-            starts,
-            reference_length,
-            quality=quality,
-            read_weights=weights,
-            insertions=insertions,
-            quality_weighting=False,
-        )
-
-    piled = jax.vmap(one_sample)(reads, starts, quality, insertions, weights)
-    scores = jax.vmap(variant_scores, in_axes=(None, 0, None))(variant_model, piled, reference)
-    return piled, scores
 
 
 def _phred(log_values: np.ndarray) -> np.ndarray:
@@ -446,6 +387,31 @@ def indel_scores(
 
 
 _jitted_indel_scores = jax.jit(indel_scores)
+
+INDEL_SITES = 256
+"""Indel sites per call of the compiled `indel_scores` (a fixed shape: one compile per run)."""
+
+
+def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
+    """`indel_scores` of `(samples, sites)` weights, `INDEL_SITES` sites at a time (padded;
+    each site is scored alone, so the padding changes nothing), as float64 NumPy arrays."""
+    sites = alternate.shape[1]
+    padding = ((0, 0), (0, -sites % INDEL_SITES))
+    alternate, reference = np.pad(alternate, padding), np.pad(reference, padding)
+    chunks = [
+        _jitted_indel_scores(
+            variant_model,
+            alternate[:, first : first + INDEL_SITES].astype(np.float32),
+            reference[:, first : first + INDEL_SITES].astype(np.float32),
+        )
+        for first in range(0, alternate.shape[1], INDEL_SITES)
+    ]
+    return tuple(
+        np.concatenate([np.asarray(chunk[i], dtype=np.float64) for chunk in chunks], axis=1)[
+            :, :sites
+        ]
+        for i in range(3)
+    )
 
 
 def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, column_weights):
@@ -582,16 +548,8 @@ def _indel_records(
             reference_side[s, k] = reference_support(
                 anchor, len(ref_allele), carriers.get(anchor, set())
             )
-    # Pad the sites to a bucketed count so that the jitted model compiles a few shapes only.
-    sites = _bucket(len(keys), 16)
-    padding = ((0, 0), (0, sites - len(keys)))
-    log_likelihoods, posteriors, quality = (
-        np.asarray(x, dtype=np.float64)[:, : len(keys)]
-        for x in _jitted_indel_scores(
-            variant_model,
-            jnp.asarray(np.pad(alternate[..., 1], padding)),
-            jnp.asarray(np.pad(reference_side[..., 1], padding)),
-        )
+    log_likelihoods, posteriors, quality = _scored_sites(
+        variant_model, alternate[..., 1], reference_side[..., 1]
     )
     depth = np.asarray(piled.depth)
     records = []
