@@ -36,8 +36,9 @@ _WIDTH_STEP = 32
 
 @dataclasses.dataclass(frozen=True)
 class _Rows:
-    """One sample's reads as rows of `width` columns (wider reads cut into pieces, each at its
-    own start, next to each other), in the order of the reads; empty reads dropped."""
+    """One sample's reads as rows of at most `width` columns (wider reads cut into pieces, each
+    at its own start, next to each other), in the order of the reads; `ends` is past each
+    row's last column that is not padding."""
 
     codes: np.ndarray
     quality: np.ndarray
@@ -64,6 +65,15 @@ def row_width(widths: Sequence[np.ndarray]) -> int:
 
 
 def _rows(codes, quality, insertions, weights, starts, widths, width: int) -> _Rows:
+    if widths.max(initial=0) <= width:  # the common case: one row per read, no copy
+        return _Rows(
+            codes=codes[:, :width],
+            quality=quality[:, :width],
+            insertions=insertions[:, :width],
+            weights=weights,
+            starts=starts,
+            ends=starts + widths,
+        )
     pieces = -(-widths // width)
     read = np.repeat(np.arange(len(codes)), pieces)
     piece = np.arange(read.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -73,8 +83,8 @@ def _rows(codes, quality, insertions, weights, starts, widths, width: int) -> _R
     row_starts = starts[read] + piece * width
     return _Rows(
         codes=np.where(inside, codes[read[:, None], columns], PAD),
-        quality=np.where(inside, quality[read[:, None], columns], 0.0).astype(np.float32),
-        insertions=np.where(inside, insertions[read[:, None], columns], 0.0).astype(np.float32),
+        quality=np.where(inside, quality[read[:, None], columns], 0.0),
+        insertions=np.where(inside, insertions[read[:, None], columns], 0.0),
         weights=weights[read],
         starts=row_starts,
         ends=row_starts + np.minimum(widths[read] - piece * width, width),
@@ -155,10 +165,10 @@ def score_positions(samples, reference: np.ndarray, length: int, variant_model, 
         starts, weights = np.zeros(shape[:2], np.int32), np.zeros(shape[:2], np.float32)
         for index, sample in enumerate(rows):
             chosen = np.flatnonzero((sample.starts < last) & (sample.ends > first))
-            count = chosen.size
-            codes[index, :count] = sample.codes[chosen]
-            quality[index, :count] = sample.quality[chosen]
-            insertions[index, :count] = sample.insertions[chosen]
+            count, columns = chosen.size, sample.codes.shape[1]
+            codes[index, :count, :columns] = sample.codes[chosen]
+            quality[index, :count, :columns] = sample.quality[chosen]
+            insertions[index, :count, :columns] = sample.insertions[chosen]
             starts[index, :count] = sample.starts[chosen] - first
             weights[index, :count] = sample.weights[chosen]
         reference_chunk[:] = N
