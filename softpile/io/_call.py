@@ -16,14 +16,14 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pysam
 
-from .._calling import CallResult, SampleReads, call_reads
 from .._quality import QualityFilter
 from .._variants import VariantModel
 from . import _shards
+from ._call_reads import call_reads
+from ._call_types import CallResult, SampleReads
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
 from ._inputs import Inputs
 from ._reads import ReadBatch, batch_of
@@ -221,7 +221,7 @@ def iter_calls(
             yield from _shards.sharded_results(
                 inputs,
                 regions,
-                functools.partial(_on_host, call),
+                call,
                 window_size=window_size,
                 filters=filters,
                 processes=threads,
@@ -240,17 +240,6 @@ def iter_calls(
         for window in windows:
             yield call(window)
             done(window.end - window.start)
-
-
-def _on_host(call, window) -> CallResult:
-    """`call(window)` with its arrays as NumPy arrays: a worker process sends them back
-    smaller, and the receiving process needs no JAX runtime to hold them."""
-    result = call(window)
-    return dataclasses.replace(
-        result,
-        scores=jax.tree.map(np.asarray, result.scores),
-        pileups=jax.tree.map(np.asarray, result.pileups),
-    )
 
 
 def _call_window(window_size, min_baseq, variant_model, quality_filter, window) -> CallResult:
@@ -339,7 +328,7 @@ def call_region(
             **filters,
         )
     )
-    join = lambda *fields: jnp.concatenate(fields, axis=1)  # noqa: E731
+    join = lambda *fields: np.concatenate(fields, axis=1)  # noqa: E731
     return CallResult(
         scores=jax.tree.map(join, *(w.scores for w in windows)),
         pileups=jax.tree.map(join, *(w.pileups for w in windows)),
