@@ -127,14 +127,15 @@ class CallResult:
       the `R` positions called, holding NumPy arrays (on the host, ready for the records and
       for a worker process to send; `jnp.asarray` moves them to a device). To differentiate,
       call `softpile.pileup` and `softpile.variant_scores` on the reads instead.
-    - `pileups`: the [`softpile.Pileup`][]s they came from, `(S, R, ...)`, NumPy too.
+    - `pileups`: the [`softpile.Pileup`][]s they came from, `(S, R, ...)`, NumPy too. Both
+      are None from `iter_calls(..., arrays=False)`, which keeps the records only.
     - `records`: the `VariantRecord`s, sorted by position; every site where some sample's most
       likely genotype is not hom-ref (a caller keeps those with QUAL >= its threshold).
     - `contig`, `start`: where position 0 of the arrays lies (0-based).
     """
 
-    scores: VariantScores
-    pileups: Pileup
+    scores: VariantScores | None
+    pileups: Pileup | None
     records: list[VariantRecord]
     contig: str
     start: int

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         quality_filter=quality_filter,
         threads=args.threads,
         progress=bar.advance,
+        arrays=False,
         **filter_options(args),
     )
     counts = {"records": 0, "passing": 0}

@@ -11,6 +11,7 @@ so the scores are those of one pileup of the whole window, bit for bit.
 """
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -19,7 +20,7 @@ import numpy as np
 from .._encoding import PAD, N, one_hot_reads
 from .._pileup import pileup
 from .._quality import soft_quality_filter
-from .._variants import variant_scores
+from .._variants import VariantModel, variant_scores
 
 CHUNK_ROWS = 2048
 """Rows (reads, or pieces of reads wider than the chunk) per program call. A 50 kb window of
@@ -141,6 +142,25 @@ def _score_chunk(
     piled = jax.vmap(one_sample)(reads, starts, quality, insertions, weights)
     scores = jax.vmap(variant_scores, in_axes=(None, 0, None))(variant_model, piled, reference)
     return piled, scores
+
+
+@functools.cache
+def output_structures():
+    """The tree structures of the `Pileup` and the `VariantScores` of `score_positions`
+    (traced, nothing computed): a process that receives their arrays rebuilds them with it."""
+    rows = (1, 1, _WIDTH_STEP)
+    piled, scores = jax.eval_shape(
+        _score_chunk,
+        VariantModel(),
+        None,
+        jax.ShapeDtypeStruct(rows, np.int32),
+        jax.ShapeDtypeStruct(rows, np.float32),
+        jax.ShapeDtypeStruct(rows, np.float32),
+        jax.ShapeDtypeStruct(rows[:2], np.int32),
+        jax.ShapeDtypeStruct(rows[:2], np.float32),
+        jax.ShapeDtypeStruct((CHUNK_POSITIONS,), np.int32),
+    )
+    return jax.tree.structure(piled), jax.tree.structure(scores)
 
 
 def score_positions(samples, reference: np.ndarray, length: int, variant_model, quality_filter):
