@@ -165,7 +165,7 @@ def _snv_records(scores, piled, reference: np.ndarray, contig: str, offset: int)
             VariantRecord(
                 contig=contig,
                 position=offset + position,
-                alleles=tuple(str(LETTERS[a]) for a in alleles),
+                alleles=tuple(LETTERS[a].decode("ascii") for a in alleles),
                 quality=float(min(quality[:, k].sum(), MAX_QUALITY)),
                 samples=tuple(calls),
             )

@@ -6,8 +6,8 @@ import numpy as np
 from .._encoding import SYMBOLS
 from .._variants import _LN10, MAX_GENOTYPE_QUALITY
 
-LETTERS = np.array(list(SYMBOLS))
-"""The letter of each code (`ACGT-N`)."""
+LETTERS = np.frombuffer(SYMBOLS.encode("ascii"), dtype="S1")
+"""The letter of each code (`ACGT-N`), as bytes: `LETTERS[codes].tobytes()` spells them."""
 
 
 def phred(log_values: np.ndarray) -> np.ndarray:

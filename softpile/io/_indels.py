@@ -104,7 +104,7 @@ def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, colum
     starts = np.asarray(sample.starts, dtype=np.int64)
     is_gap = codes == GAP
     is_base = (codes >= 0) & ~is_gap
-    letters = "".join(LETTERS[np.where(reference < 0, N, reference)])
+    letters = LETTERS[np.where(reference < 0, N, reference)].tobytes().decode("ascii")
     templates = sample.templates()
     # Per event, the largest weight of each template (mates count once).
     support: dict[tuple[int, str, str], dict[int, float]] = {}
@@ -130,7 +130,7 @@ def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, colum
             continue
         while anchor > 0 and letters[anchor] == letters[anchor + size]:
             anchor -= 1
-        ref_allele = "".join(letters[anchor : anchor + size + 1])
+        ref_allele = letters[anchor : anchor + size + 1]
         add(read, column, anchor + offset, ref_allele, ref_allele[0])
 
     flagged = np.argwhere(np.asarray(sample.insertions) != 0)
@@ -176,9 +176,9 @@ class _ReferenceSupport:
     def __init__(self, sample: SampleReads, weights: np.ndarray):
         codes = np.asarray(sample.codes)
         is_base = (codes >= 0) & (codes != GAP)
-        self.base_prefix = np.pad(np.cumsum(is_base, axis=1), ((0, 0), (1, 0)))
+        self.base_prefix = np.pad(np.cumsum(is_base, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
         self.insertion_prefix = np.pad(
-            np.cumsum(np.asarray(sample.insertions) != 0, axis=1), ((0, 0), (1, 0))
+            np.cumsum(np.asarray(sample.insertions) != 0, axis=1, dtype=np.int32), ((0, 0), (1, 0))
         )
         self.starts = np.asarray(sample.starts, dtype=np.int64)
         self.width = codes.shape[1]
