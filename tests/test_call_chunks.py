@@ -66,6 +66,20 @@ def test_a_window_deeper_than_a_chunk_gets_a_larger_capacity(sample, monkeypatch
     np.testing.assert_array_equal(result.pileups.depth[0], np.asarray(_whole(sample)[0].depth))
 
 
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 5), (2, 4)])
+def test_samples_without_bases_give_empty_pileups(shape):
+    empty = SampleReads(
+        codes=np.full(shape, -1),
+        quality=np.zeros(shape),
+        insertions=np.zeros(shape),
+        inserted_sequences=[{}] * shape[0],
+        starts=np.zeros(shape[0], dtype=int),
+    )
+    result = call_reads([empty], np.zeros(100, dtype=int))
+    assert result.records == [] and result.pileups.depth.shape == (1, 100)
+    assert not result.pileups.depth.any() and not result.pileups.counts.any()
+
+
 def test_workers_send_arrays_that_do_not_stay_in_memory(files, monkeypatch):
     monkeypatch.setattr(softpile.io._shards, "MIN_SHARDED_LENGTH", 1)
     one = list(iter_calls([files.reads], files.reference, window_size=500))

@@ -51,6 +51,8 @@ class _Rows:
 
 def _widths(codes: np.ndarray) -> np.ndarray:
     """Columns up to the last one that is not padding, per read."""
+    if codes.shape[1] == 0:
+        return np.zeros(len(codes), dtype=np.int64)
     occupied = codes != PAD
     last = codes.shape[1] - np.argmax(occupied[:, ::-1], axis=1)
     return np.where(occupied.any(axis=1), last, 0)
