@@ -60,6 +60,21 @@ def test_chunks_give_the_pileup_of_the_whole_window_bit_for_bit(sample, monkeypa
     )
 
 
+def test_windows_of_any_read_count_share_one_compiled_program(sample):
+    scoring._score_chunk.clear_cache()
+    reads = SampleReads.from_simulation(sample)
+    for count in (len(reads.codes), 700, 31):  # the old padding compiled one shape per count
+        fewer = SampleReads(
+            codes=reads.codes[:count],
+            quality=reads.quality[:count],
+            insertions=reads.insertions[:count],
+            inserted_sequences=reads.inserted_sequences[:count],
+            starts=reads.starts[:count],
+        )
+        call_reads([fewer], sample.reference)
+    assert scoring._score_chunk._cache_size() == 1
+
+
 def test_a_window_deeper_than_a_chunk_gets_a_larger_capacity(sample, monkeypatch):
     monkeypatch.setattr(scoring, "CHUNK_ROWS", 4)  # fewer than the reads over a position
     result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
