@@ -127,13 +127,13 @@ def compare(length: int, args) -> None:
             label: single(command, args.repeats)
             for label, command in commands(sample.bam, sample.fasta, ours, theirs).items()
         }
-        (ours_wall, ours_rss), (theirs_wall, theirs_rss) = runs.values()
-        print(f"{'':26}{'wall s':>10}{'peak RSS MiB':>15}")
-        for label, (wall, rss) in runs.items():
-            print(f"{label:26}{wall:10.2f}{rss:15.0f}")
+        (ours_wall, ours_rss, ours_tree), (theirs_wall, theirs_rss, theirs_tree) = runs.values()
+        print(f"{'':26}{'wall s':>10}{'peak RSS MiB':>15}{'tree peak MiB':>15}")
+        for label, (wall, rss, tree) in runs.items():
+            print(f"{label:26}{wall:10.2f}{rss:15.0f}{tree:15.0f}")
         print(
             f"{'ratio softpile/samtools':26}{ours_wall / theirs_wall:10.2f}"
-            f"{ours_rss / theirs_rss:15.2f}"
+            f"{ours_rss / theirs_rss:15.2f}{ours_tree / theirs_tree:15.2f}"
         )
         agree = check_agreement(ours, theirs, sample.fasta)
 
@@ -165,9 +165,9 @@ def startup(args) -> None:
             ).items()
         }
     runs["import softpile"] = single([sys.executable, "-c", "import softpile"], args.repeats)
-    samtools_wall, samtools_rss = runs["samtools mpileup -B"]
+    samtools_wall, samtools_rss, _ = runs["samtools mpileup -B"]
     print(f"{'':26}{'wall s':>10}{'/ samtools':>12}{'peak RSS MiB':>15}{'/ samtools':>12}")
-    for label, (wall, rss) in runs.items():
+    for label, (wall, rss, _) in runs.items():
         print(
             f"{label:26}{wall:10.2f}{wall / samtools_wall:12.2f}{rss:15.0f}"
             f"{rss / samtools_rss:12.2f}"

@@ -4,17 +4,52 @@ Each measurement starts a small process of its own that runs the command (or a p
 commands) and reports: Linux charges a child, in `ru_maxrss`, with the peak RSS of the process
 that forked it (kept across `exec`), so measured straight from a benchmark that holds parsed
 outputs or simulated data, every command would look at least as large as the benchmark.
+
+Two peaks are reported. Each command's own peak RSS (`ru_maxrss`, exact) counts one process
+only, not the worker processes it starts; the tree peak is the largest sum of the RSS of every
+process of the pipeline and all their descendants (workers, a fork server), read from `/proc`
+every `TREE_INTERVAL` seconds, so a peak shorter than that may be missed (Linux only; 0
+elsewhere). Pages shared between processes count once per process, as in `ps`.
 """
 
 import json
 import subprocess
 import sys
 
+TREE_INTERVAL = 0.05
+"""Seconds between two readings of the process tree's RSS."""
+
 # Runs one command, or several joined by pipes, and prints the exit status, wall seconds (until
-# all have exited) and peak RSS of each.
+# all have exited) and peak RSS of each, and the peak RSS of the whole process tree.
 _RUNNER = """
-import json, os, subprocess, sys, tempfile, time
-commands = json.loads(sys.argv[1])
+import json, os, subprocess, sys, tempfile, threading, time
+commands, interval = json.loads(sys.argv[1]), float(sys.argv[2])
+
+def tree_rss(roots):
+    children, rss = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        children.setdefault(int(fields[1]), []).append(int(name))
+        rss[int(name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+peak, stop = [0], threading.Event()
+def sample(roots):
+    while not stop.is_set():
+        peak[0] = max(peak[0], tree_rss(roots))
+        stop.wait(interval)
+
 errors = [tempfile.TemporaryFile() for _ in commands]
 started = time.perf_counter()
 processes, stdin = [], subprocess.DEVNULL
@@ -30,41 +65,55 @@ for i, command in enumerate(commands):
         stdin.close()  # the reader holds the only read end now
     stdin = process.stdout
     processes.append(process)
+sampler = None
+if os.path.isdir("/proc/self"):
+    sampler = threading.Thread(target=sample, args=([p.pid for p in processes],), daemon=True)
+    sampler.start()
 results = {}
 while len(results) < len(processes):
     pid, status, usage = os.wait4(-1, 0)
     results[pid] = (os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024)
 wall = time.perf_counter() - started
+stop.set()
+if sampler is not None:
+    sampler.join()
 report = []
 for process, error in zip(processes, errors):
     error.seek(0)
     report.append([*results[process.pid], error.read().decode(errors="replace")])
-print(json.dumps([wall, report]))
+print(json.dumps([wall, report, peak[0] / 2**20]))
 """
 
 
-def measure(*commands: list[str]) -> tuple[float, list[float]]:
-    """Wall seconds of the pipeline, and the peak RSS (MiB) of each of its processes."""
+def measure(*commands: list[str]) -> tuple[float, list[float], float]:
+    """Wall seconds of the pipeline, the peak RSS (MiB) of each of its processes, and the peak
+    RSS (MiB) of its whole process tree."""
     result = subprocess.run(
-        [sys.executable, "-c", _RUNNER, json.dumps(commands)],
+        [sys.executable, "-c", _RUNNER, json.dumps(commands), str(TREE_INTERVAL)],
         check=True,
         capture_output=True,
         text=True,
     )
-    wall, report = json.loads(result.stdout)
+    wall, report, tree = json.loads(result.stdout)
     for command, (status, _, error) in zip(commands, report):
         if status != 0:
             raise SystemExit(f"command failed ({status}): {' '.join(command)}\n{error}")
-    return wall, [rss for _, rss, _ in report]
+    return wall, [rss for _, rss, _ in report], tree
 
 
-def repeated(commands: list[list[str]], repeats: int) -> tuple[float, list[float]]:
-    """Best wall seconds and largest peak RSS of each process over `repeats` runs."""
+def repeated(commands: list[list[str]], repeats: int) -> tuple[float, list[float], float]:
+    """Best wall seconds, largest peak RSS of each process and largest tree peak over
+    `repeats` runs."""
     runs = [measure(*commands) for _ in range(repeats)]
-    return min(wall for wall, _ in runs), [max(rss) for rss in zip(*(rss for _, rss in runs))]
+    return (
+        min(wall for wall, _, _ in runs),
+        [max(rss) for rss in zip(*(rss for _, rss, _ in runs))],
+        max(tree for _, _, tree in runs),
+    )
 
 
-def single(command: list[str], repeats: int) -> tuple[float, float]:
-    """Best wall seconds and largest peak RSS (MiB) of one command over `repeats` runs."""
-    wall, (rss,) = repeated([command], repeats)
-    return wall, rss
+def single(command: list[str], repeats: int) -> tuple[float, float, float]:
+    """Best wall seconds, largest peak RSS and largest tree peak (MiB) of one command over
+    `repeats` runs."""
+    wall, (rss,), tree = repeated([command], repeats)
+    return wall, rss, tree

@@ -59,14 +59,14 @@ def __dir__() -> list[str]:
 
 
 # Variant calling: records and results need no pysam; the rest loads lazily.
-from .._calling import (  # noqa: E402
+from ._call_reads import call_reads as call_reads  # noqa: E402
+from ._call_types import (  # noqa: E402
     CallResult as CallResult,
     SampleCall as SampleCall,
     SampleReads as SampleReads,
     VariantRecord as VariantRecord,
-    call_reads as call_reads,
-    indel_scores as indel_scores,
 )
+from ._indels import indel_scores as indel_scores  # noqa: E402
 
 _LAZY.update(
     call_region="._call",

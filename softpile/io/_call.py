@@ -16,14 +16,14 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pysam
 
-from .._calling import CallResult, SampleReads, call_reads
 from .._quality import QualityFilter
 from .._variants import VariantModel
-from . import _shards
+from . import _scoring, _shards
+from ._call_reads import call_reads
+from ._call_types import CallResult, SampleReads
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
 from ._inputs import Inputs
 from ._reads import ReadBatch, batch_of
@@ -175,6 +175,7 @@ def iter_calls(
     max_depth: int = DEFAULT_MAX_DEPTH,
     threads: int = 1,
     progress=None,
+    arrays: bool = True,
 ) -> Iterator[CallResult]:
     """Call a region (or every contig) window by window: one `CallResult` per window.
 
@@ -182,7 +183,9 @@ def iter_calls(
     `region=None` means every contig of the BAM header; `progress`, if given, is called with
     the number of positions done after each window. With `threads` > 1, indexed BAMs and at
     least 5 Mb, windows are called by that many worker processes (see `softpile pileup
-    --threads`); the results are the same for any number.
+    --threads`); the results are the same for any number. `arrays=False` keeps only the
+    records (`scores` and `pileups` are None), as `softpile call` does: worker processes then
+    send back a few kB per window instead of the window's arrays (megabytes).
 
     **Returns:**
 
@@ -210,7 +213,9 @@ def iter_calls(
         max_depth=max_depth,
     )
     check_threads(threads)
-    call = functools.partial(_call_window, window_size, min_baseq, variant_model, quality_filter)
+    call = functools.partial(
+        _call_window, window_size, min_baseq, variant_model, quality_filter, arrays
+    )
     done = progress if progress is not None else (lambda positions: None)
     with contextlib.ExitStack() as stack:
         inputs = [stack.enter_context(Inputs(bam, reference)) for bam in bams]
@@ -218,16 +223,17 @@ def iter_calls(
         length = sum(end - start for _, start, end in regions)
         indexed = all(source.indexed for source in inputs)
         if threads > 1 and indexed and length >= _shards.MIN_SHARDED_LENGTH:
-            yield from _shards.sharded_results(
+            results = _shards.sharded_results(
                 inputs,
                 regions,
-                functools.partial(_on_host, call),
+                functools.partial(_shipped, call) if arrays else call,
                 window_size=window_size,
                 filters=filters,
                 processes=threads,
                 progress=done,
                 margin=CALL_MARGIN,
             )
+            yield from map(_received, results) if arrays else results
             return
         windows = stream_windows(
             inputs,
@@ -242,24 +248,37 @@ def iter_calls(
             done(window.end - window.start)
 
 
-def _on_host(call, window) -> CallResult:
-    """`call(window)` with its arrays as NumPy arrays: a worker process sends them back
-    smaller, and the receiving process needs no JAX runtime to hold them."""
+def _shipped(call, window) -> tuple[CallResult, list, list]:
+    """`call(window)` without its `scores` and `pileups`, and their arrays, as a worker process
+    sends it back. Unpickling an `eqx.Module` would leak it: equinox registers every instance
+    its `__new__` makes as being initialised, and only a normal construction (not pickle's)
+    unregisters it, so each window's arrays would stay in memory for good."""
     result = call(window)
+    records = dataclasses.replace(result, scores=None, pileups=None)
+    return records, jax.tree.leaves(result.scores), jax.tree.leaves(result.pileups)
+
+
+def _received(shipped: tuple[CallResult, list, list]) -> CallResult:
+    """The `CallResult` of a `_shipped` one."""
+    result, scores, pileups = shipped
+    pileups_structure, scores_structure = _scoring.output_structures()
     return dataclasses.replace(
         result,
-        scores=jax.tree.map(np.asarray, result.scores),
-        pileups=jax.tree.map(np.asarray, result.pileups),
+        scores=jax.tree.unflatten(scores_structure, scores),
+        pileups=jax.tree.unflatten(pileups_structure, pileups),
     )
 
 
-def _call_window(window_size, min_baseq, variant_model, quality_filter, window) -> CallResult:
-    """`call_reads` on the reads of one window (one `ReadBatch` per input)."""
+def _call_window(
+    window_size, min_baseq, variant_model, quality_filter, arrays, window
+) -> CallResult:
+    """`call_reads` on the reads of one window (one `ReadBatch` per input); without `arrays`,
+    its records only."""
     batches = [batch_of(window, reads, min_baseq) for reads in window.reads]
     # Pad the reference to a whole window so the last window compiles no new shape.
     codes = np.full(window_size + CALL_MARGIN, 5, dtype=np.int32)
     codes[: window.read_end - window.start] = batches[0].reference
-    return call_reads(
+    result = call_reads(
         [_sample_reads(batch) for batch in batches],
         codes,
         contig=window.contig,
@@ -268,6 +287,7 @@ def _call_window(window_size, min_baseq, variant_model, quality_filter, window) 
         variant_model=variant_model,
         quality_filter=quality_filter,
     )
+    return result if arrays else dataclasses.replace(result, scores=None, pileups=None)
 
 
 def call_region(
@@ -339,7 +359,7 @@ def call_region(
             **filters,
         )
     )
-    join = lambda *fields: jnp.concatenate(fields, axis=1)  # noqa: E731
+    join = lambda *fields: np.concatenate(fields, axis=1)  # noqa: E731
     return CallResult(
         scores=jax.tree.map(join, *(w.scores for w in windows)),
         pileups=jax.tree.map(join, *(w.pileups for w in windows)),

@@ -48,8 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--threads",
         action=CheckedOption,
         check=number_option(minimum=1),
-        default=1,
-        help="worker processes for 5 Mb and more (default 1); the VCF is the same for any",
+        default=None,
+        help="worker processes for 5 Mb and more (default: all cores); the VCF is the same",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
         from ._inputs_check import check_inputs, check_output, check_readable
         from ._progress import Progress
+        from ._threads import default_threads
         from ._vcf import write_vcf
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
@@ -87,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         window_size=window_size,
         variant_model=variant_model,
         quality_filter=quality_filter,
-        threads=args.threads,
+        threads=default_threads() if args.threads is None else args.threads,
         progress=bar.advance,
+        arrays=False,
         **filter_options(args),
     )
     counts = {"records": 0, "passing": 0}

@@ -88,7 +88,9 @@ def sharded_results(
     bams = [source.bam_path for source in inputs]
     reference = inputs[0].reference_path
     jobs = [(bams, reference, shard, window_size, margin, filters, task) for shard in shards]
-    with _context().Pool(processes) as pool:
+    context = _context()
+    _check_workers_start(context)
+    with context.Pool(processes) as pool:
         sequential_contig = None
         for (contig, start, end), (results, exact) in zip(shards, _bounded(pool, jobs, processes)):
             if contig == sequential_contig:
@@ -133,6 +135,25 @@ def _context():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
+
+
+def _check_workers_start(context) -> None:
+    """Start one worker that does nothing. A pool replaces a worker that dies as it starts, and
+    goes on replacing it for ever: when the main script cannot be imported again in a worker
+    (its top level starts workers itself, or it came on stdin), say so instead."""
+    process = context.Process(target=_nothing)
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(
+            f"worker processes exit as they start (exit code {process.exitcode}): a script that "
+            "runs softpile on several threads must be a file that starts them under "
+            "`if __name__ == '__main__':`; or use one thread."
+        )
+
+
+def _nothing() -> None:
+    pass
 
 
 def _contig_range(regions, contig: str) -> tuple[int, int]:

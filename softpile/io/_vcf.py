@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pysam
 
-from .._calling import VariantRecord
 from .._files import atomic_path
+from ._call_types import VariantRecord
 
 LOW_QUALITY_FILTER = "LowQual"
 

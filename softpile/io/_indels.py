@@ -1,0 +1,265 @@
+"""Indels from the gap channel and the insertion flags: events left-aligned against the
+reference, read support (mates once), a biallelic diploid model (`indel_scores`) and records."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._encoding import GAP, N
+from .._quality import QualityFilter, soft_quality_filter
+from .._typing import ArrayLike
+from .._variants import _LN10, MAX_QUALITY, VariantModel
+from ._call_types import SampleCall, SampleReads, VariantRecord
+from ._genotype_fields import LETTERS, genotype_quality, phred, vcf_genotypes
+
+INDEL_ERROR = 1e-4
+"""Probability that a read shows an indel it does not carry, or misses one it carries: Q40,
+bcftools mpileup's default gap-open error (`--open-prob 40`). Repeats are not modelled."""
+
+INDEL_PRIOR_FRACTION = 1.0 / 8.0
+"""Indel heterozygosity as a fraction of `VariantModel.heterozygosity` (indels are about one
+in eight small variants in human genomes)."""
+
+
+def indel_scores(
+    variant_model: VariantModel,
+    alternate_weight: Float[ArrayLike, "*sites"] | float,
+    reference_weight: Float[ArrayLike, "*sites"] | float,
+) -> tuple[Float[Array, "*sites 3"], Float[Array, "*sites 3"], Float[Array, "*sites"]]:
+    r"""Biallelic diploid genotype model of an indel from read support (differentiable).
+
+    With $a$ = `alternate_weight` and $r$ = `reference_weight` (read counts, or sums of read
+    weights), $\epsilon$ = `INDEL_ERROR` and $\theta_i$ = `INDEL_PRIOR_FRACTION` times the
+    model's heterozygosity:
+    $\log L(0/0) = a\log\epsilon + r\log(1-\epsilon)$, $\log L(0/1) = (a+r)\log\tfrac12$,
+    $\log L(1/1) = a\log(1-\epsilon) + r\log\epsilon$; priors $1 - \tfrac32\theta_i$,
+    $\theta_i$, $\theta_i/2$.
+
+    **Returns:**
+
+    `(log_likelihoods, posteriors, quality)`: `(..., 3)` in the order 0/0, 0/1, 1/1, and QUAL
+    $= -10\log_{10} P(0/0)$, capped at 999.
+
+    ```python
+    >>> import softpile
+    >>> from softpile.io import indel_scores
+    >>> _, posteriors, quality = indel_scores(softpile.VariantModel(), 10.0, 10.0)
+    >>> int(posteriors.argmax()), bool(quality > 100)
+    (1, True)
+
+    ```
+    """
+    alternate = jnp.asarray(alternate_weight, dtype=float)
+    reference = jnp.asarray(reference_weight, dtype=float)
+    log_error, log_right = float(np.log(INDEL_ERROR)), float(np.log1p(-INDEL_ERROR))
+    log_likelihoods = jnp.stack(
+        [
+            alternate * log_error + reference * log_right,
+            (alternate + reference) * float(np.log(0.5)),
+            alternate * log_right + reference * log_error,
+        ],
+        axis=-1,
+    )
+    theta = variant_model.heterozygosity * INDEL_PRIOR_FRACTION
+    log_prior = jnp.stack([jnp.log1p(-1.5 * theta), jnp.log(theta), jnp.log(theta / 2.0)])
+    log_prior = jnp.broadcast_to(log_prior.astype(alternate.dtype), log_likelihoods.shape)
+    log_posteriors = jax.nn.log_softmax(log_likelihoods + log_prior, axis=-1)
+    quality = jnp.minimum(-10.0 / _LN10 * log_posteriors[..., 0], MAX_QUALITY)
+    return log_likelihoods, jnp.exp(log_posteriors), quality
+
+
+_jitted_indel_scores = jax.jit(indel_scores)
+
+INDEL_SITES = 256
+"""Indel sites per call of the compiled `indel_scores` (a fixed shape: one compile per run)."""
+
+
+def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
+    """`indel_scores` of `(samples, sites)` weights, `INDEL_SITES` sites at a time (padded;
+    each site is scored alone, so the padding changes nothing), as float64 NumPy arrays."""
+    sites = alternate.shape[1]
+    padding = ((0, 0), (0, -sites % INDEL_SITES))
+    alternate, reference = np.pad(alternate, padding), np.pad(reference, padding)
+    chunks = [
+        _jitted_indel_scores(
+            variant_model,
+            alternate[:, first : first + INDEL_SITES].astype(np.float32),
+            reference[:, first : first + INDEL_SITES].astype(np.float32),
+        )
+        for first in range(0, alternate.shape[1], INDEL_SITES)
+    ]
+    return tuple(
+        np.concatenate([np.asarray(chunk[i], dtype=np.float64) for chunk in chunks], axis=1)[
+            :, :sites
+        ]
+        for i in range(3)
+    )
+
+
+def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, column_weights):
+    """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (count, weight)}` and
+    `{anchor: templates carrying some event there}` (anchors absolute, 0-based)."""
+    codes = np.asarray(sample.codes)
+    starts = np.asarray(sample.starts, dtype=np.int64)
+    is_gap = codes == GAP
+    is_base = (codes >= 0) & ~is_gap
+    letters = LETTERS[np.where(reference < 0, N, reference)].tobytes().decode("ascii")
+    templates = sample.templates()
+    # Per event, the largest weight of each template (mates count once).
+    support: dict[tuple[int, str, str], dict[int, float]] = {}
+    carriers: dict[int, set[int]] = {}
+
+    def add(read: int, column: int, anchor: int, ref_allele: str, alt_allele: str):
+        template = int(templates[read])
+        entry = support.setdefault((anchor, ref_allele, alt_allele), {})
+        entry[template] = max(entry.get(template, 0.0), float(column_weights[read, column]))
+        carriers.setdefault(anchor, set()).add(template)
+
+    width = codes.shape[1]
+    for read, column in np.argwhere(is_gap[:, 1:] & is_base[:, :-1]).tolist():
+        first = column + 1
+        end = first
+        while end < width and is_gap[read, end]:
+            end += 1
+        if end == width or not is_base[read, end]:
+            continue  # the read ends inside the deletion: its length is unknown
+        size = end - first
+        anchor = int(starts[read]) + column - offset
+        if anchor < 0 or anchor + size >= reference.size:
+            continue
+        while anchor > 0 and letters[anchor] == letters[anchor + size]:
+            anchor -= 1
+        ref_allele = letters[anchor : anchor + size + 1]
+        add(read, column, anchor + offset, ref_allele, ref_allele[0])
+
+    flagged = np.argwhere(np.asarray(sample.insertions) != 0)
+    for read, column in flagged.tolist():
+        inserted = sample.inserted_sequences[read].get(column, "").upper()
+        anchor = int(starts[read]) + column - offset
+        if not inserted or not 0 <= anchor < reference.size:
+            continue
+        while anchor > 0 and inserted[-1] == letters[anchor]:
+            inserted = letters[anchor] + inserted[:-1]
+            anchor -= 1
+        add(read, column, anchor + offset, letters[anchor], letters[anchor] + inserted)
+    events = {
+        key: (float(len(weights)), float(sum(weights.values()))) for key, weights in support.items()
+    }
+    return events, carriers
+
+
+def _column_weights(sample: SampleReads, quality_filter: QualityFilter | None) -> np.ndarray:
+    codes = np.asarray(sample.codes)
+    weights = np.ones(codes.shape, dtype=np.float64)
+    if sample.read_weights is not None:
+        weights *= np.asarray(sample.read_weights, dtype=np.float64)[:, None]
+    if sample.mapq is not None:
+        mapq = np.asarray(sample.mapq, dtype=np.float64)
+        weights *= np.where(mapq == 255, 1.0, 1.0 - 10.0 ** (-mapq / 10.0))[:, None]
+    if quality_filter is not None:
+        ones = jnp.ones(codes.shape + (1,))
+        _, filter_weights = soft_quality_filter(
+            quality_filter, ones, jnp.asarray(sample.capped_quality(), dtype=float)
+        )
+        weights *= np.asarray(filter_weights, dtype=np.float64)
+    return weights
+
+
+class _ReferenceSupport:
+    """Counts the reads that show the reference allele at an indel site.
+
+    A read shows it when it has bases on all of `anchor .. anchor + span` and no insertion
+    before the last of them. Prefix sums over each row make every query O(reads).
+    """
+
+    def __init__(self, sample: SampleReads, weights: np.ndarray):
+        codes = np.asarray(sample.codes)
+        is_base = (codes >= 0) & (codes != GAP)
+        self.base_prefix = np.pad(np.cumsum(is_base, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+        self.insertion_prefix = np.pad(
+            np.cumsum(np.asarray(sample.insertions) != 0, axis=1, dtype=np.int32), ((0, 0), (1, 0))
+        )
+        self.starts = np.asarray(sample.starts, dtype=np.int64)
+        self.width = codes.shape[1]
+        self.rows = np.arange(codes.shape[0])
+        self.weights = weights
+        self.templates = sample.templates()
+
+    def __call__(self, anchor: int, span: int, carriers: set[int]) -> tuple[float, float]:
+        first = anchor - self.starts
+        inside = (first >= 0) & (first + span < self.width)
+        first = np.where(inside, first, 0)
+        rows = self.rows
+        bases = self.base_prefix[rows, first + span + 1] - self.base_prefix[rows, first]
+        inserted = self.insertion_prefix[rows, first + span] - self.insertion_prefix[rows, first]
+        supports = inside & (bases == span + 1) & (inserted == 0)
+        supports &= ~np.isin(self.templates, list(carriers))
+        # Mates count once, with the larger of their weights.
+        unique, inverse = np.unique(self.templates[supports], return_inverse=True)
+        best = np.zeros(unique.size)
+        np.maximum.at(best, inverse, self.weights[rows[supports], first[supports]])
+        return float(unique.size), float(best.sum())
+
+
+def indel_records(
+    samples, reference, piled, variant_model, quality_filter, contig, offset, call_length
+):
+    weights = [_column_weights(sample, quality_filter) for sample in samples]
+    found = [_indel_events(sample, reference, offset, w) for sample, w in zip(samples, weights)]
+    totals: dict[tuple[int, str, str], float] = {}
+    for events, _ in found:
+        for key, (count, _) in events.items():
+            totals[key] = totals.get(key, 0.0) + count
+    # The most supported event at each anchor inside the called range.
+    chosen: dict[int, tuple[int, str, str]] = {}
+    for key, total in sorted(totals.items()):
+        anchor = key[0]
+        inside = offset <= anchor < offset + call_length
+        if inside and (anchor not in chosen or total > totals[chosen[anchor]]):
+            chosen[anchor] = key
+    if not chosen:
+        return []
+    keys = [chosen[anchor] for anchor in sorted(chosen)]
+    alternate = np.zeros((len(samples), len(keys), 2))
+    reference_side = np.zeros((len(samples), len(keys), 2))
+    for s, (sample, (events, carriers)) in enumerate(zip(samples, found)):
+        reference_support = _ReferenceSupport(sample, weights[s])
+        for k, key in enumerate(keys):
+            anchor, ref_allele, _ = key
+            alternate[s, k] = events.get(key, (0.0, 0.0))
+            reference_side[s, k] = reference_support(
+                anchor, len(ref_allele), carriers.get(anchor, set())
+            )
+    log_likelihoods, posteriors, quality = _scored_sites(
+        variant_model, alternate[..., 1], reference_side[..., 1]
+    )
+    depth = np.asarray(piled.depth)
+    records = []
+    pairs = vcf_genotypes(2)
+    for k, (anchor, ref_allele, alt_allele) in enumerate(keys):
+        best = np.argmax(posteriors[:, k], axis=-1)
+        if not np.any(best != 0):
+            continue
+        calls = []
+        for s in range(len(samples)):
+            covered = alternate[s, k, 0] + reference_side[s, k, 0] > 0
+            calls.append(
+                SampleCall(
+                    genotype=pairs[int(best[s])] if covered else None,
+                    genotype_quality=genotype_quality(posteriors[s, k]) if covered else 0,
+                    depth=int(depth[s, anchor - offset]),
+                    allele_depths=(int(reference_side[s, k, 0]), int(alternate[s, k, 0])),
+                    phred_likelihoods=tuple(phred(log_likelihoods[s, k]).tolist()),
+                )
+            )
+        records.append(
+            VariantRecord(
+                contig=contig,
+                position=anchor,
+                alleles=(ref_allele, alt_allele),
+                quality=float(min(quality[:, k].sum(), MAX_QUALITY)),
+                samples=tuple(calls),
+            )
+        )
+    return records
