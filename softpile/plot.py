@@ -283,8 +283,8 @@ def variant_track(
         ylabel = "Score"
     ax = _new_axes(ax, (12.0, 3.0))
     x = _x(values.size, start)
-    if truth is not None:
-        sites = _marks(truth, "truth", "variant_track")
+    sites = None if truth is None else _marks(truth, "truth", "variant_track")
+    if sites is not None:
         for site in sites:
             ax.axvspan(site - 0.5, site + 0.5, color="tab:green", alpha=0.15, linewidth=0)
     called = np.zeros(values.shape, bool) if threshold is None else values >= threshold
@@ -300,7 +300,7 @@ def variant_track(
         ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
     if threshold is not None:
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
-    if truth is not None:
+    if sites is not None:
         # Stars sit at the top of the panel whatever its y scale (axes-fraction y).
         ax.scatter(
             sites,

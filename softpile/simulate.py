@@ -289,7 +289,7 @@ def simulate(
         insertions=insertion_flags[order],
         inserted_sequences=tuple(projected[n][5] for n in order),
         indels=tuple(indels),
-        haplotype_sequences=tuple("".join(letters[s]) for s in sequences),
+        haplotype_sequences=("".join(letters[sequences[0]]), "".join(letters[sequences[1]])),
         read_offsets=offsets[order],
         query_sequences=tuple("".join(letters[query[n]]) for n in order),
         query_quality=quality[order].astype(np.int32),
