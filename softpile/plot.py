@@ -329,6 +329,8 @@ def overview(
     variants: Positions | None = None,
     scores: VariantScores | None = None,
     truth: Positions | None = None,
+    value: str = "p_variant",
+    threshold: float | None = None,
     xlabel: str = "Position",
     title: str | None = None,
 ) -> Figure:
@@ -336,7 +338,8 @@ def overview(
     below them when `scores` are given.
 
     **Arguments:** as for [`softpile.plot.coverage_track`][], [`softpile.plot.pileup_heatmap`][]
-    and [`softpile.plot.variant_track`][]; `title` is the figure's title.
+    and [`softpile.plot.variant_track`][] (`value` and `threshold` are the variant track's);
+    `title` is the figure's title.
 
     **Returns:**
 
@@ -374,7 +377,15 @@ def overview(
         cax=colorbar_axes,
     )
     if scores is not None:
-        variant_track(scores, ax=axes[2], start=start, truth=truth, xlabel=xlabel)
+        variant_track(
+            scores,
+            ax=axes[2],
+            start=start,
+            value=value,
+            truth=truth,
+            threshold=threshold,
+            xlabel=xlabel,
+        )
     if title is not None:
         figure.suptitle(title, fontsize=14)
     return figure
