@@ -5,7 +5,7 @@ integer Phred scores and sequencing errors are drawn from them, so quality carri
 information: a Q10 base is wrong one time in ten.
 
 The sample carries SNVs and, optionally, short insertions and deletions. Reads are drawn from
-the two haplotypes and projected into reference space (DESIGN.md §3): a deleted base becomes a
+the two haplotypes and projected into reference space: a deleted base becomes a
 gap column (code 4), inserted bases are removed from the row and flagged on the column before
 them. Each read also keeps its query-space sequence, qualities and CIGAR, which is what
 `softpile.io.write_simulation` writes to a BAM file.

@@ -225,3 +225,11 @@ def test_example_script_runs(script, tmp_path):
     if script.name == "train.py":
         assert "held-out SNV F1" in result.stdout
         assert (tmp_path / "train_loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("page", [*PAGES, "../README.md"])
+def test_pages_speak_to_users(page):
+    # The reasons are given in the docs' own words, not as pointers to internal notes.
+    text = (DOCS / page).read_text()
+    internal = re.findall(r"DESIGN|STYLE\.md", text) + re.findall(r"\bissues?\b", text, re.I)
+    assert not internal, f"{page} mentions internal notes: {internal}"
