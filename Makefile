@@ -21,6 +21,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check softpile tests benchmarks docs
 	$(BIN)/ruff format --check softpile tests benchmarks docs
+	$(BIN)/pyright --pythonpath $(BIN)/python
 
 docs: $(VENV)/.installed
 	$(BIN)/mkdocs build --strict

@@ -2,8 +2,9 @@
 
 Three panels share the x axis, in 1-based genome coordinates (as samtools, IGV and VCF):
 the read depth, the pileup distribution over A, C, G, T and deletions with the reference
-letters, and the genotype model's P(variant) with the sites called at `--min-qual` outlined
-(and the variants of a truth VCF starred, when given).
+letters, and the genotype model's QUAL with a dashed line at `--min-qual`: the sites at or above
+it are red on that track and outlined on the heatmap (and the variants of a truth VCF starred,
+when given).
 """
 
 import argparse
@@ -134,6 +135,8 @@ def region_figure(
         variants=called,
         scores=scores,
         truth=truth_positions,
+        value="quality",
+        threshold=min_qual,
         xlabel=f"{contig} position (1-based)",
         title=title if title is not None else f"{Path(bam).name}  {label}",
     )

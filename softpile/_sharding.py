@@ -11,7 +11,12 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 _AXIS = "shards"
 
 
-def sharded(fn: Callable, *, devices: Sequence[jax.Device] | None = None) -> Callable[..., object]:
+def sharded(
+    fn: Callable,
+    *,
+    # jaxlib ships no type stubs for `jax.Device`, so a type checker sees an unknown variable.
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm]
+) -> Callable[..., object]:
     r"""Map `fn` over the leading axis of its arguments, split across devices.
 
     `sharded(fn)(*args)` computes `fn` on every slice of the leading axis of `args` (samples,
@@ -88,7 +93,7 @@ def sharded(fn: Callable, *, devices: Sequence[jax.Device] | None = None) -> Cal
                 "sharded: every argument needs the same leading (sample or window) axis; got "
                 f"shapes {shapes}. Stack samples or windows along axis 0 (pad to equal size)."
             )
-        (size,) = sizes
+        size = np.shape(leaves[0])[0]
         padded_size = -(-size // len(devices)) * len(devices)
         padded = [
             jax.device_put(_pad_leading(jnp.asarray(leaf), padded_size), sharding)

@@ -283,8 +283,8 @@ def variant_track(
         ylabel = "Score"
     ax = _new_axes(ax, (12.0, 3.0))
     x = _x(values.size, start)
-    if truth is not None:
-        sites = _marks(truth, "truth", "variant_track")
+    sites = None if truth is None else _marks(truth, "truth", "variant_track")
+    if sites is not None:
         for site in sites:
             ax.axvspan(site - 0.5, site + 0.5, color="tab:green", alpha=0.15, linewidth=0)
     called = np.zeros(values.shape, bool) if threshold is None else values >= threshold
@@ -300,7 +300,7 @@ def variant_track(
         ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
     if threshold is not None:
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
-    if truth is not None:
+    if sites is not None:
         # Stars sit at the top of the panel whatever its y scale (axes-fraction y).
         ax.scatter(
             sites,
@@ -329,6 +329,8 @@ def overview(
     variants: Positions | None = None,
     scores: VariantScores | None = None,
     truth: Positions | None = None,
+    value: str = "p_variant",
+    threshold: float | None = None,
     xlabel: str = "Position",
     title: str | None = None,
 ) -> Figure:
@@ -336,7 +338,8 @@ def overview(
     below them when `scores` are given.
 
     **Arguments:** as for [`softpile.plot.coverage_track`][], [`softpile.plot.pileup_heatmap`][]
-    and [`softpile.plot.variant_track`][]; `title` is the figure's title.
+    and [`softpile.plot.variant_track`][] (`value` and `threshold` are the variant track's);
+    `title` is the figure's title.
 
     **Returns:**
 
@@ -374,7 +377,15 @@ def overview(
         cax=colorbar_axes,
     )
     if scores is not None:
-        variant_track(scores, ax=axes[2], start=start, truth=truth, xlabel=xlabel)
+        variant_track(
+            scores,
+            ax=axes[2],
+            start=start,
+            value=value,
+            truth=truth,
+            threshold=threshold,
+            xlabel=xlabel,
+        )
     if title is not None:
         figure.suptitle(title, fontsize=14)
     return figure

@@ -5,7 +5,7 @@ integer Phred scores and sequencing errors are drawn from them, so quality carri
 information: a Q10 base is wrong one time in ten.
 
 The sample carries SNVs and, optionally, short insertions and deletions. Reads are drawn from
-the two haplotypes and projected into reference space (DESIGN.md §3): a deleted base becomes a
+the two haplotypes and projected into reference space: a deleted base becomes a
 gap column (code 4), inserted bases are removed from the row and flagged on the column before
 them. Each read also keeps its query-space sequence, qualities and CIGAR, which is what
 `softpile.io.write_simulation` writes to a BAM file.
@@ -289,7 +289,7 @@ def simulate(
         insertions=insertion_flags[order],
         inserted_sequences=tuple(projected[n][5] for n in order),
         indels=tuple(indels),
-        haplotype_sequences=tuple("".join(letters[s]) for s in sequences),
+        haplotype_sequences=("".join(letters[sequences[0]]), "".join(letters[sequences[1]])),
         read_offsets=offsets[order],
         query_sequences=tuple("".join(letters[query[n]]) for n in order),
         query_quality=quality[order].astype(np.int32),

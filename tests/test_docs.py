@@ -2,15 +2,24 @@
 
 - `mkdocs build --strict` (broken links, missing API objects and unresolved cross-references
   are errors);
-- the ```python blocks of the pages listed in EXECUTED_PAGES run in order, one namespace per
-  page (blocks that are not meant to run use another language tag, e.g. ```text);
+- every page's code blocks run, in order, in one folder and one namespace per page:
+  ```python blocks are executed, and what a block prints must be exactly the ```text
+  title="Output" block that follows it (no such block: it prints nothing); ```console blocks
+  are replayed, each `$ command` line in bash with what it prints compared line by line (runs
+  of spaces equal to tabs, so that columns may be aligned) to the lines below it;
+- blocks that do not run say so by their tag: ```text (output, diagrams), ```bash (commands
+  that take long or need files of your own), and ```{.python} for a script included with
+  `--8<--` (the scripts run in test_example_script_runs);
 - the example scripts in docs/examples/ run, with small sizes (seed_example.py has its own test).
 """
 
+import contextlib
+import io
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,19 +27,50 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-EXECUTED_PAGES = ["index.md", "concepts.md", "coming-from-diffbio.md"]
-
+PAGES = sorted(str(page.relative_to(DOCS)) for page in DOCS.rglob("*.md"))
+OUTPUT = 'text title="Output"'
+NOT_RUN = {"text", "bash"}
 # Arguments that keep each example script quick; scripts not listed run without arguments.
 EXAMPLE_ARGUMENTS = {
     "train.py": ["--steps", "3", "--net-steps", "2", "--train-samples", "1"],
 }
 TESTED_ELSEWHERE = {"seed_example.py"}
 
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_INCLUDE = re.compile(r'^--8<-- "docs/examples/[\w.]+\.py(:\w+)?"\n$')
 
 
-def python_blocks(page: Path) -> list[str]:
-    return _BLOCK.findall(page.read_text())
+@dataclass
+class Block:
+    tag: str  # what follows the opening ```
+    code: str
+    line: int  # of the opening fence, 1-based
+
+
+def fenced_blocks(text: str) -> list[Block]:
+    lines = text.splitlines(keepends=True)
+    blocks, number = [], 0
+    while number < len(lines):
+        if lines[number].startswith("```"):
+            end = number + 1
+            while not lines[end].startswith("```"):
+                end += 1
+            code = "".join(lines[number + 1 : end])
+            blocks.append(Block(lines[number][3:].strip(), code, number + 1))
+            number = end
+        number += 1
+    return blocks
+
+
+def console_commands(block: Block) -> list[tuple[str, list[str]]]:
+    """The `$ command` lines of a console block, each with the lines printed below it."""
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.code.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        else:
+            assert commands, f"line {block.line}: a console block starts with a `$ ` line"
+            commands[-1][1].append(line)
+    return commands
 
 
 def quiet_env() -> dict:
@@ -74,15 +114,66 @@ def test_mkdocs_build_is_strict_and_passes(tmp_path):
         assert "soft_quality_filter" in seed_page
 
 
-@pytest.mark.parametrize("page", EXECUTED_PAGES)
+def test_fenced_blocks_and_console_commands_are_parsed():
+    text = "a\n```python\nx = 1\n```\n\n```console\n$ echo a\na\n$ true\n```\n"
+    python, console = fenced_blocks(text)
+    assert (python.tag, python.code, python.line) == ("python", "x = 1\n", 2)
+    assert console_commands(console) == [("echo a", ["a"]), ("true", [])]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_block_has_a_known_tag(page):
+    blocks = fenced_blocks((DOCS / page).read_text())
+    for block in blocks:
+        where = f"{page}:{block.line}"
+        if block.tag == "{.python}":
+            assert _INCLUDE.match(block.code), f"{where}: a {{.python}} block includes a script"
+        else:
+            assert block.tag in NOT_RUN | {"python", "console", OUTPUT}, (
+                f"{where}: tag {block.tag!r}; use python or console (run), or text or bash"
+            )
+    for before, block in zip([None, *blocks], blocks):
+        if block.tag == OUTPUT:
+            assert before is not None and before.tag == "python", (
+                f"{page}:{block.line}: an Output block follows a python block"
+            )
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_code_blocks_run(page, tmp_path, monkeypatch):
-    blocks = python_blocks(DOCS / page)
-    assert blocks, f"{page} has no ```python blocks to run"
+    blocks = fenced_blocks((DOCS / page).read_text())
     monkeypatch.chdir(tmp_path)  # anything a block writes lands here
     namespace: dict = {"__name__": f"docs_{page}"}
     for number, block in enumerate(blocks):
-        code = compile(block, f"{page} block {number + 1}", "exec")
-        exec(code, namespace)
+        where = f"{page}:{block.line}"
+        if block.tag == "python":
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(block.code, where, "exec"), namespace)
+            following = blocks[number + 1] if number + 1 < len(blocks) else None
+            shown = following.code if following and following.tag == OUTPUT else ""
+            assert printed.getvalue() == shown, f"{where}: it printed\n{printed.getvalue()}"
+        elif block.tag == "console":
+            replay(block, where, tmp_path)
+
+
+def replay(block: Block, where: str, folder: Path) -> None:
+    env = quiet_env()
+    # `softpile` is the command of the Python that runs the tests.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    for command, shown in console_commands(block):
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{where}: `{command}` failed: {result.stderr}"
+        printed = [line.split() for line in result.stdout.splitlines()]
+        assert printed == [line.split() for line in shown], (
+            f"{where}: `{command}` printed\n{result.stdout}"
+        )
 
 
 def test_seed_page_shows_the_scripts_output(tmp_path):
@@ -134,3 +225,11 @@ def test_example_script_runs(script, tmp_path):
     if script.name == "train.py":
         assert "held-out SNV F1" in result.stdout
         assert (tmp_path / "train_loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("page", [*PAGES, "../README.md"])
+def test_pages_speak_to_users(page):
+    # The reasons are given in the docs' own words, not as pointers to internal notes.
+    text = (DOCS / page).read_text()
+    internal = re.findall(r"DESIGN|STYLE\.md", text) + re.findall(r"\bissues?\b", text, re.I)
+    assert not internal, f"{page} mentions internal notes: {internal}"

@@ -342,3 +342,24 @@ def test_softpile_plot_command(bam_files, tmp_path, capsys):
     assert main([*command, "-r", "chrX:1-10", "-o", str(tmp_path / "x.png")]) == 2
     assert "unknown contig 'chrX'" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+@pytest.mark.parametrize("min_qual", [10.0, 2000.0])
+def test_region_figure_threshold_follows_min_qual(bam_files, min_qual):
+    from softpile._cli_plot import region_figure
+
+    figure, summary = region_figure(
+        bam_files["bam"], bam_files["fasta"], "chr1:61-160", min_qual=min_qual
+    )
+    _, heatmap, track, _ = figure.axes
+    (line,) = [line for line in track.get_lines() if line.get_label() == "threshold"]
+    assert list(line.get_ydata()) == [min_qual, min_qual]
+    assert track.get_ylabel() == "QUAL (Phred)"
+    # The red bars of the track are the sites outlined on the heatmap, and the summary counts them.
+    red = [bar.get_x() + 0.5 for bar in track.containers[0] if bar.get_facecolor()[0] == 1.0]
+    outlined = [c for c in heatmap.containers if c.get_label() == "variant"]
+    marked = [bar.get_x() + 0.5 for bar in outlined[0]] if outlined else []
+    assert red == marked
+    # QUAL is capped at 999: above it nothing is called; at 10 both SNVs are.
+    assert red == ([101, 121] if min_qual == 10.0 else [])
+    assert f"{len(red)} site(s) with QUAL >= {min_qual:g}" in summary

@@ -12,9 +12,12 @@ def test_quick_start_is_two_commands():
     assert len(first_block.strip().splitlines()) == 2
 
 
-def test_python_example_runs():
-    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+def test_python_example_prints_what_the_readme_shows(capsys):
+    example = re.search(r"## Use\n\n```python\n(.*?)```\n\n```text\n(.*?)```", README, re.S)
+    assert example, "the Use section is a ```python block followed by its ```text output"
+    code, shown = example.groups()
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
+    assert capsys.readouterr().out == shown
     assert namespace["piled"].counts.shape == (10, 4)
     assert namespace["scores"].p_variant.shape == (10,)

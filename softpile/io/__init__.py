@@ -68,6 +68,19 @@ from ._call_types import (  # noqa: E402
 )
 from ._indels import indel_scores as indel_scores  # noqa: E402
 
+if TYPE_CHECKING:
+    from ._call import (
+        call_region as call_region,
+        iter_calls as iter_calls,
+        load_params as load_params,
+        sample_name as sample_name,
+    )
+    from ._simulation_files import (
+        SimulationFiles as SimulationFiles,
+        write_simulation as write_simulation,
+    )
+    from ._vcf import write_vcf as write_vcf
+
 _LAZY.update(
     call_region="._call",
     iter_calls="._call",

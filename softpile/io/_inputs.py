@@ -60,13 +60,18 @@ class Inputs:
             )
 
     def _source(self, regions: list[str] | None):
-        options = dict(fields=FIELDS, regions=regions, batch_size=BATCH_READS)
         path = self._source_path
         if self.format == "CRAM":
-            return oxbow.from_cram(path, reference=self.reference_path, **options)
+            return oxbow.from_cram(
+                path,
+                reference=self.reference_path,
+                fields=FIELDS,
+                regions=regions,
+                batch_size=BATCH_READS,
+            )
         if self.format == "SAM":
-            return oxbow.from_sam(path, **options)
-        return oxbow.from_bam(path, **options)
+            return oxbow.from_sam(path, fields=FIELDS, regions=regions, batch_size=BATCH_READS)
+        return oxbow.from_bam(path, fields=FIELDS, regions=regions, batch_size=BATCH_READS)
 
     def _batches(self, regions: list[str] | None) -> Iterator:
         """The Arrow batches of the file (or of `regions`), read errors made clear."""

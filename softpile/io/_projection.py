@@ -8,6 +8,7 @@ take a dense path of row slices; the others go through the per-operation project
 """
 
 import types
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -115,10 +116,10 @@ def project(
         codes[rows, columns] = LETTER_CODES[letters[row_starts[rows] - start + columns]]
     by_read: tuple = ()
     if inserted is not None:
-        by_read = [_NO_INSERTIONS] * count
+        pieces_of: list[Mapping[int, str]] = [_NO_INSERTIONS] * count
         for row, pieces in inserted.items():
-            by_read[row] = pieces
-        by_read = tuple(by_read)
+            pieces_of[row] = pieces
+        by_read = tuple(pieces_of)
     return Projection(row_starts, codes, quality, insertions, by_read, row_lengths)
 
 

@@ -68,7 +68,24 @@ class Alignments:
         "sequence_offsets": ("letters", "quality", "original_quality"),
     }
 
-    def __init__(self, **columns):
+    start: np.ndarray
+    end: np.ndarray
+    flag: np.ndarray
+    mapq: np.ndarray
+    mate_start: np.ndarray
+    mate_elsewhere: np.ndarray
+    template_length: np.ndarray
+    names: np.ndarray
+    tweaked_from: np.ndarray
+    cigar_offsets: np.ndarray
+    ops: np.ndarray
+    op_lengths: np.ndarray
+    sequence_offsets: np.ndarray
+    letters: np.ndarray
+    quality: np.ndarray
+    original_quality: np.ndarray
+
+    def __init__(self, **columns: np.ndarray):
         for name, value in columns.items():
             setattr(self, name, value)
 
@@ -163,7 +180,15 @@ class Cigars:
     the reads asked for); `start` (each operation's first reference position), `query` (its
     first query index) and `reference_length` (the reference positions it covers)."""
 
-    def __init__(self, **fields):
+    ops: np.ndarray
+    lengths: np.ndarray
+    offsets: np.ndarray
+    owner: np.ndarray
+    start: np.ndarray
+    query: np.ndarray
+    reference_length: np.ndarray
+
+    def __init__(self, **fields: np.ndarray):
         for name, value in fields.items():
             setattr(self, name, value)
 

@@ -54,7 +54,7 @@ def parse_region(region: str | tuple | None, lengths: dict[str, int]) -> list[tu
                 f"malformed region {region!r}: expected 'chr:start-end' with 1-based positions, "
                 "e.g. 'chr1:1,000-2,000'."
             )
-        _check_contig(text, lengths, repr(region))
+        raise _unknown_contig(text, lengths, repr(region))
     contig = match["contig"]
     _check_contig(contig, lengths, repr(region))
     start = _number(match["start"], region)
@@ -73,7 +73,9 @@ def parse_region(region: str | tuple | None, lengths: dict[str, int]) -> list[tu
 
 def _check_contig(contig, lengths: dict[str, int], given: str) -> None:
     if contig not in lengths:
-        known = ", ".join(list(lengths)[:5]) + (", ..." if len(lengths) > 5 else "")
-        raise ValueError(
-            f"unknown contig {contig!r} in region {given}; the BAM header has: {known}."
-        )
+        raise _unknown_contig(contig, lengths, given)
+
+
+def _unknown_contig(contig, lengths: dict[str, int], given: str) -> ValueError:
+    known = ", ".join(list(lengths)[:5]) + (", ..." if len(lengths) > 5 else "")
+    return ValueError(f"unknown contig {contig!r} in region {given}; the BAM header has: {known}.")

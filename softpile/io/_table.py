@@ -74,7 +74,7 @@ def table_text(
             )
             results = _counted(windows, count, bar)
         held: list[str] = []  # `-a`: a contig's leading empty windows, until a read shows up
-        contig = None
+        contig, seen = None, False
         for window_contig, has_reads, text in results:
             if window_contig != contig:
                 contig, seen, held = window_contig, False, []
