@@ -9,8 +9,10 @@ inside the bounds bwa mem uses: the quartiles of such pairs' lengths, widened by
 interquartile ranges on each side.
 """
 
+import contextlib
 import importlib.metadata
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +53,12 @@ def align_simulation(
     with tempfile.TemporaryDirectory(prefix=".softpile-bwa.", dir=bam.parent) as folder:
         BwaIndex.index(fasta, prefix=Path(folder) / "ref")
         unsorted = Path(folder) / "unsorted.bam"
-        with (
-            BwaMem(prefix=Path(folder) / "ref") as aligner,
-            pysam.AlignmentFile(str(unsorted), "wb", header=header) as output,
-        ):
+        with contextlib.ExitStack() as stack:
+            with warnings.catch_warnings():
+                # pybwa leaves the index's sequence dictionary to the garbage collector, open.
+                warnings.simplefilter("ignore", ResourceWarning)
+                aligner = stack.enter_context(BwaMem(prefix=Path(folder) / "ref"))
+            output = stack.enter_context(pysam.AlignmentFile(str(unsorted), "wb", header=header))
             for first in range(0, simulation.mates.shape[0], CHUNK):
                 hits = aligner.align(_records(simulation, first, first + CHUNK))
                 for read in _paired(hits):
@@ -96,7 +100,7 @@ def _paired(hits: list[list[pysam.AlignedSegment]]) -> list[pysam.AlignedSegment
     out = []
     for index, reads in enumerate(hits):
         own, mate = primaries[index], primaries[index ^ 1]
-        proper = _facing(own, mate) and low <= _template_length(own, mate) <= high
+        proper = bool(_facing(own, mate) and low <= _template_length(own, mate) <= high)
         for read in reads:
             _set_mate(read, mate, index % 2 == 0, proper)
         if own.is_unmapped and not mate.is_unmapped:  # placed at its mate, as samtools does

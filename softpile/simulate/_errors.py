@@ -24,14 +24,14 @@ class ErrorProfile:
     above it. That cycle-dependent miscalibration is what base quality recalibration corrects.
     """
 
-    first_cycle: float = 34.0
-    last_cycle: float = 20.0
-    read_spread: float = 3.0
-    base_spread: float = 2.0
-    min_true: float = 3.0
-    max_true: float = 60.0
-    overstatement_first: float = 2.0
-    overstatement_last: float = 6.0
+    first_cycle: float | int = 34.0
+    last_cycle: float | int = 20.0
+    read_spread: float | int = 3.0
+    base_spread: float | int = 2.0
+    min_true: float | int = 3.0
+    max_true: float | int = 60.0
+    overstatement_first: float | int = 2.0
+    overstatement_last: float | int = 6.0
     min_reported: int = 2
     max_reported: int = 41
 

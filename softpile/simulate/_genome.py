@@ -28,17 +28,17 @@ class GenomeLayout:
     of a few family consensus sequences; tandem repeats are a 1-6 base unit repeated.
     """
 
-    paralogs: float = 3.0
+    paralogs: float | int = 3.0
     paralog_length: tuple[int, int] = (400, 2000)
     paralog_divergence: tuple[float, float] = (0.0, 0.005)
-    segmental_duplications: float = 2.0
+    segmental_duplications: float | int = 2.0
     segmental_duplication_length: tuple[int, int] = (1000, 5000)
     segmental_duplication_divergence: tuple[float, float] = (0.01, 0.04)
     repeat_families: int = 3
-    interspersed_repeats: float = 20.0
+    interspersed_repeats: float | int = 20.0
     interspersed_length: tuple[int, int] = (150, 320)
     interspersed_divergence: tuple[float, float] = (0.02, 0.15)
-    tandem_repeats: float = 40.0
+    tandem_repeats: float | int = 40.0
     tandem_length: tuple[int, int] = (12, 60)
     tandem_unit: tuple[int, int] = (1, 6)
 
@@ -55,7 +55,7 @@ class RepeatElement:
     end: int
     source: int = -1
     inverted: bool = False
-    divergence: float = 0.0
+    divergence: float | int = 0.0
 
 
 def repeated_genome(
@@ -74,7 +74,7 @@ def repeated_genome(
                 return start
         return None
 
-    def count(per_100kb: float) -> int:
+    def count(per_100kb: float | int) -> int:
         return int(round(per_100kb * length / 100_000))
 
     for kind, number, sizes, divergences in (
