@@ -18,13 +18,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-EXECUTED_PAGES = ["index.md", "concepts.md", "coming-from-diffbio.md"]
+EXECUTED_PAGES = ["index.md", "concepts.md", "coming-from-diffbio.md", "simulation.md"]
 
 # Arguments that keep each example script quick; scripts not listed run without arguments.
 EXAMPLE_ARGUMENTS = {
     "train.py": ["--steps", "3", "--net-steps", "2", "--train-samples", "1"],
 }
-TESTED_ELSEWHERE = {"seed_example.py"}
+# Each has its own test, which checks the output its page shows.
+TESTED_ELSEWHERE = {"seed_example.py", "realistic_simulation.py"}
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

@@ -2,7 +2,11 @@
 seen in the aligned reads, mapping mistakes that the aligner makes in paralogs (not planted), the
 insert-size spread, and the error profile and quality miscalibration measured on the reads."""
 
+import os
+import re
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pysam
@@ -12,6 +16,7 @@ from softpile import cli
 from softpile.io import write_simulation
 from softpile.simulate import GenomeLayout, simulate_realistic
 
+ROOT = Path(__file__).resolve().parents[1]
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
@@ -249,3 +254,26 @@ def test_bad_arguments_are_named():
         simulate_realistic(0, reference_length=500)
     with pytest.raises(ValueError, match="max_indel_length"):
         simulate_realistic(0, reference_length=5_000, max_indel_length=0)
+
+
+def test_simulation_page_shows_the_scripts_output(tmp_path):
+    page = (ROOT / "docs" / "simulation.md").read_text()
+    recorded = re.search(
+        r"<!-- realistic-output-start -->\n```text\n(.*?)```\n<!-- realistic-output-end -->",
+        page,
+        re.DOTALL,
+    )
+    assert recorded, "simulation.md lost its output block markers"
+    script = ROOT / "docs" / "examples" / "realistic_simulation.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "sim")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert recorded.group(1).splitlines() == result.stdout.splitlines(), (
+        "docs/simulation.md is stale: paste the output of "
+        "`python docs/examples/realistic_simulation.py` into it"
+    )
