@@ -24,8 +24,7 @@ from ..simulate import RealisticSimulation
 CHUNK = 20_000  # fragments aligned (and held in memory) at a time
 PROPER_BOUND = 3  # interquartile ranges around the quartiles, as bwa mem's MAPPING_BOUND
 SECONDARY_OR_SUPPLEMENTARY = 0x900
-PAIRED, PROPER, UNMAPPED, MATE_UNMAPPED = 0x1, 0x2, 0x4, 0x8
-REVERSE, MATE_REVERSE, FIRST, SECOND = 0x10, 0x20, 0x40, 0x80
+PAIRED, PROPER, MATE_UNMAPPED, MATE_REVERSE, FIRST, SECOND = 0x1, 0x2, 0x8, 0x20, 0x40, 0x80
 PHRED_OFFSET = 33
 
 

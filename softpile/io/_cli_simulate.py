@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     variants = sample.truth_variants()
     indels = sum(v.is_indel for v in variants)
     if args.realistic:
-        reads = f"{sample.mates.size // args.read_length} reads in pairs, aligned with bwa mem"
+        reads = f"{2 * sample.mates.shape[0]} reads in pairs, aligned with bwa mem"
         share = f", {sample.confident.mean():.1%} of the contig"
     else:
         reads, share = f"{sample.starts.size} reads", ", the whole contig"

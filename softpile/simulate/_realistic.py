@@ -10,6 +10,8 @@ from ._genome import GenomeLayout, RepeatElement, repeated_genome
 from ._planting import apply_indels, plant_indels, plant_snvs
 from ._truth import LETTERS, TruthVariant, snv_records, sorted_variants
 
+BLOCK = 10_000  # fragments sequenced at a time, which bounds the memory of the temporaries
+
 
 @dataclasses.dataclass(frozen=True)
 class RealisticSimulation:
@@ -152,34 +154,25 @@ def simulate_realistic(
     reverse = rng.random(fragments) < 0.5
 
     cycles = np.arange(read_length)
-    left = offset[:, None] + cycles  # haplotype index of each base of the leftmost read
-    right = (offset + insert - read_length)[:, None] + cycles
+    mates = np.empty((fragments, 2, read_length), dtype=np.int8)
+    quality = np.empty((fragments, 2, read_length), dtype=np.uint8)
+    for first in range(0, fragments, BLOCK):
+        rows = slice(first, first + BLOCK)
+        mates[rows], quality[rows] = _sequence(
+            rng,
+            sequences,
+            haplotype[rows],
+            offset[rows, None] + cycles,
+            (offset + insert - read_length)[rows, None] + cycles,
+            reverse[rows],
+            errors,
+        )
+
     # Each haplotype's reference position of each base; an inserted base takes the one before.
     filled = [np.maximum.accumulate(p) for p in reference_positions]
-
-    def take(per_haplotype, index):
-        on_zero = (haplotype == 0).reshape(-1, *[1] * (index.ndim - 1))
-        return np.where(on_zero, per_haplotype[0][index], per_haplotype[1][index])
-
-    forward, backward = take(sequences, left), 3 - take(sequences, right)[:, ::-1]
-    mates = np.where(
-        reverse[:, None, None],
-        np.stack([backward, forward], axis=1),
-        np.stack([forward, backward], axis=1),
-    )
-    true_quality = errors.true_quality(rng, 2 * fragments, read_length)
-    wrong = rng.random(true_quality.shape) < 10.0 ** (-true_quality / 10.0)
-    substitute = (mates.reshape(wrong.shape) + rng.integers(1, 4, wrong.shape)) % 4
-    mates = np.where(wrong, substitute, mates.reshape(wrong.shape)).reshape(mates.shape)
-    quality = errors.reported_quality(true_quality).reshape(mates.shape)
-
-    spans = np.stack(
-        [
-            np.stack([take(filled, left[:, 0]), take(filled, left[:, -1]) + 1], axis=1),
-            np.stack([take(filled, right[:, 0]), take(filled, right[:, -1]) + 1], axis=1),
-        ],
-        axis=1,
-    )  # (F, leftmost/rightmost read, start/end)
+    ends = [offset, offset + read_length - 1, offset + insert - read_length, offset + insert - 1]
+    spans = np.where(haplotype == 0, filled[0][ends], filled[1][ends]).T.reshape(-1, 2, 2)
+    spans[..., 1] += 1  # (F, leftmost/rightmost read, start/end)
     spans = np.where(reverse[:, None, None], spans[:, ::-1], spans)  # (F, mate, start/end)
     letters = np.array(list(LETTERS))
     return RealisticSimulation(
@@ -190,8 +183,8 @@ def simulate_realistic(
         variant_positions=positions,
         indels=tuple(indels),
         haplotype_sequences=tuple("".join(letters[s]) for s in sequences),
-        mates=mates.astype(np.int8),
-        quality=quality.astype(np.uint8),
+        mates=mates,
+        quality=quality,
         fragment_haplotype=haplotype,
         fragment_offset=offset,
         insert_size=insert,
@@ -199,3 +192,29 @@ def simulate_realistic(
         true_starts=spans[..., 0],
         true_ends=spans[..., 1],
     )
+
+
+def _sequence(
+    rng: np.random.Generator,
+    sequences,
+    haplotype: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    reverse: np.ndarray,
+    errors: ErrorProfile,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`(F, 2, L)` mates and reported qualities of fragments whose leftmost and rightmost reads
+    cover the haplotype indices `left` and `right`, with sequencing errors."""
+    on_zero = (haplotype == 0)[:, None]
+    forward = np.where(on_zero, sequences[0][left], sequences[1][left])
+    backward = 3 - np.where(on_zero, sequences[0][right], sequences[1][right])[:, ::-1]
+    pairs = np.where(
+        reverse[:, None, None],
+        np.stack([backward, forward], axis=1),
+        np.stack([forward, backward], axis=1),
+    )
+    true_quality = errors.true_quality(rng, 2 * haplotype.size, left.shape[1])
+    wrong = rng.random(true_quality.shape) < 10.0 ** (-true_quality / 10.0)
+    reads = pairs.reshape(true_quality.shape)
+    reads = np.where(wrong, (reads + rng.integers(1, 4, wrong.shape)) % 4, reads)
+    return reads.reshape(pairs.shape), errors.reported_quality(true_quality).reshape(pairs.shape)
