@@ -34,7 +34,8 @@ NOT_RUN = {"text", "bash"}
 EXAMPLE_ARGUMENTS = {
     "train.py": ["--steps", "3", "--net-steps", "2", "--train-samples", "1"],
 }
-TESTED_ELSEWHERE = {"seed_example.py"}
+# Each has its own test, which checks the output its page shows.
+TESTED_ELSEWHERE = {"seed_example.py", "realistic_simulation.py"}
 
 _INCLUDE = re.compile(r'^--8<-- "docs/examples/[\w.]+\.py(:\w+)?"\n$')
 

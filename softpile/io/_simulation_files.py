@@ -1,8 +1,9 @@
-"""Write a `softpile.simulate.Simulation` as the files a real pipeline reads.
+"""Write a simulated sample as the files a real pipeline reads.
 
-`ref.fa` (+ `.fai`), `reads.bam` (+ `.bai`, coordinate-sorted, CIGARs with the indels) and
-`truth.vcf.gz` (+ `.tbi`), all through pysam, so that `softpile call`, `samtools` and `bcftools`
-can run on a sample whose truth is known.
+`ref.fa` (+ `.fai`), `reads.bam` (+ `.bai`, coordinate-sorted), `truth.vcf.gz` (+ `.tbi`) and
+`confident.bed`, all through pysam, so that `softpile call`, `samtools` and `bcftools` can run on
+a sample whose truth is known. The reads of a `Simulation` are written at their true place
+(CIGARs with the indels); those of a `RealisticSimulation` are aligned with bwa mem.
 """
 
 import contextlib
@@ -16,7 +17,8 @@ import numpy as np
 import pysam
 
 from .._files import atomic_path
-from ..simulate import Simulation
+from ..simulate import RealisticSimulation, Simulation
+from ._alignment import align_simulation
 
 FASTA_LINE_WIDTH = 60
 MAPPING_QUALITY = 60
@@ -29,33 +31,42 @@ class SimulationFiles:
     reference: Path
     reads: Path
     truth: Path
+    confident: Path
 
 
 def write_simulation(
-    simulation: Simulation,
+    simulation: Simulation | RealisticSimulation,
     directory: str | os.PathLike,
     *,
     contig: str = "sim",
     sample: str = "sim",
 ) -> SimulationFiles:
-    """Write a simulated sample as `ref.fa`, `reads.bam` and `truth.vcf.gz` in `directory`.
+    """Write a simulated sample as `ref.fa`, `reads.bam`, `truth.vcf.gz` and `confident.bed`
+    in `directory`.
 
     The files and their indexes (`.fai`, `.bai`, `.tbi`) are written in a temporary folder
     inside `directory` and moved into place together once all are complete: a failure, or an
-    interruption, leaves `directory` as it was. Reads are unpaired, MAPQ 60, in a read group whose
-    `SM` is `sample`. Every read's bases are stored on the forward strand (its `reverse` flag
-    only sets the BAM flag).
+    interruption, leaves `directory` as it was. Reads are in a read group whose `SM` is `sample`.
+
+    - A `Simulation` (from `softpile.simulate.simulate`): reads are unpaired, MAPQ 60, at their
+      true place; every read's bases are stored on the forward strand (its `reverse` flag only
+      sets the BAM flag). `confident.bed` is the whole contig.
+    - A `RealisticSimulation` (from `softpile.simulate.simulate_realistic`, needs the
+      `simulate` extra for pybwa): each mate is aligned with bwa mem, so MAPQ, placement, clips
+      and CIGARs are the aligner's, mistakes in repeats included; the mate fields and the
+      proper-pair flag are filled from the two primary alignments. `confident.bed` lists the
+      positions outside every planted repeat (`RealisticSimulation.confident`).
 
     **Arguments:**
 
-    - `simulation`: from `softpile.simulate.simulate`.
+    - `simulation`: a `Simulation` or a `RealisticSimulation`.
     - `directory`: created if missing; existing files of these names are replaced.
     - `contig`: name of the one reference sequence.
     - `sample`: sample name of the read group and of the truth VCF column.
 
     **Returns:**
 
-    A `SimulationFiles` with the three paths.
+    A `SimulationFiles` with the four paths.
 
     ```python
     >>> import tempfile, pysam
@@ -76,8 +87,14 @@ def write_simulation(
     staging = Path(tempfile.mkdtemp(prefix=".softpile-simulate.", dir=directory))
     try:
         _write_fasta(staging / "ref.fa", contig, simulation.reference_string)
-        _write_bam(staging / "reads.bam", simulation, contig, sample)
+        if isinstance(simulation, RealisticSimulation):
+            align_simulation(simulation, staging / "ref.fa", staging / "reads.bam", contig, sample)
+            intervals = simulation.confident_intervals()
+        else:
+            _write_bam(staging / "reads.bam", simulation, contig, sample)
+            intervals = [(0, int(simulation.reference.size))]
         _write_truth(staging / "truth.vcf.gz", simulation, contig, sample)
+        _write_bed(staging / "confident.bed", contig, intervals)
         # Each index after its file: an index never stands beside data it does not describe.
         for name in (
             "ref.fa",
@@ -86,6 +103,7 @@ def write_simulation(
             "reads.bam.bai",
             "truth.vcf.gz",
             "truth.vcf.gz.tbi",
+            "confident.bed",
         ):
             os.replace(staging / name, directory / name)
     except BaseException:
@@ -99,6 +117,7 @@ def write_simulation(
         reference=directory / "ref.fa",
         reads=directory / "reads.bam",
         truth=directory / "truth.vcf.gz",
+        confident=directory / "confident.bed",
     )
 
 
@@ -139,7 +158,15 @@ def _write_bam(path: Path, simulation: Simulation, contig: str, sample: str) -> 
     pysam.index(str(path))
 
 
-def _write_truth(path: Path, simulation: Simulation, contig: str, sample: str) -> None:
+def _write_bed(path: Path, contig: str, intervals: list[tuple[int, int]]) -> None:
+    with atomic_path(path) as temporary:
+        with open(temporary, "w") as handle:
+            handle.writelines(f"{contig}\t{start}\t{end}\n" for start, end in intervals)
+
+
+def _write_truth(
+    path: Path, simulation: Simulation | RealisticSimulation, contig: str, sample: str
+) -> None:
     header = pysam.VariantHeader()
     header.add_line("##source=softpile.simulate")
     header.contigs.add(contig, length=int(simulation.reference.size))
