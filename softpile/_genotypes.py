@@ -18,7 +18,7 @@ import numpy as np
 from . import _kernel
 from ._encoding import N
 from ._numerics import safe_divide, sum_channels
-from ._quality import phred_to_error
+from ._quality import error_probabilities
 
 GENOTYPES = ("AA", "AC", "AG", "AT", "CC", "CG", "CT", "GG", "GT", "TT")
 """The ten diploid genotypes over A, C, G, T, in the fixed order of every `(..., 10)` array."""
@@ -90,7 +90,7 @@ def _strength_log_likelihoods(reads, error, read_weights):
 
 
 def _quality_log_likelihoods(reads, quality, read_weights):
-    return _strength_log_likelihoods(reads, phred_to_error(quality), read_weights)
+    return _strength_log_likelihoods(reads, error_probabilities(quality, reads.dtype), read_weights)
 
 
 def _default_error_log_likelihoods(reads, read_weights):
@@ -127,7 +127,7 @@ def _called_terms(bases, error, strength, n_term):
 
 
 def _quality_called_terms(bases, quality, strength, n_term):
-    return _called_terms(bases, phred_to_error(quality), strength, n_term)
+    return _called_terms(bases, error_probabilities(quality, bases.dtype), strength, n_term)
 
 
 def _quality_fast_sum(inputs, starts, reference_length):
@@ -137,7 +137,7 @@ def _quality_fast_sum(inputs, starts, reference_length):
         _quality_log_likelihoods,
         inputs,
         quality,
-        phred_to_error(quality),
+        error_probabilities(quality, reads.dtype),
         starts,
         reference_length,
     )

@@ -60,13 +60,21 @@ MAX_TABLE_PHRED = 255
 clipped to it: their error probability is already below float precision)."""
 
 
-def base_weights(quality: Array, dtype) -> Array:
-    r"""`1 - e` of each quality, in `dtype`: the weight of a base in quality-weighted counts.
+def error_probabilities(quality: Array, dtype) -> Array:
+    """`phred_to_error` of Phred qualities, in `dtype`.
 
     Integer qualities (as stored in BAM files) take a lookup in a table made with the same
     float expression, so they give the same values as float qualities at a fraction of the
     cost; float qualities use the smooth formula (and are differentiable).
     """
+    if jnp.issubdtype(quality.dtype, jnp.integer):
+        table = phred_to_error(jnp.arange(MAX_TABLE_PHRED + 1, dtype=dtype))
+        return jnp.take(table, quality, mode="clip")
+    return phred_to_error(quality.astype(dtype))
+
+
+def base_weights(quality: Array, dtype) -> Array:
+    """`1 - e` of each quality, in `dtype`: the weight of a base in quality-weighted counts."""
     if jnp.issubdtype(quality.dtype, jnp.integer):
         table = 1.0 - phred_to_error(jnp.arange(MAX_TABLE_PHRED + 1, dtype=dtype))
         return jnp.take(table, quality, mode="clip")

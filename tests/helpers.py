@@ -1,7 +1,7 @@
 """Plain NumPy reference implementations and problem generators for the tests.
 
-The references follow DESIGN.md §4/§6/§12 literally, read by read and column by column, and
-share no code with softpile.
+The references follow the documented formulas literally, read by read and column by column,
+and share no code with softpile.
 """
 
 import itertools
@@ -23,21 +23,35 @@ def numpy_pileup(
     read_weights=None,
     insertions=None,
     quality_weighting=True,
+    offset_weights=None,
 ):
-    """Loop over reads and columns; returns a dict of the Pileup fields."""
+    """Loop over reads, candidate starts and columns; returns a dict of the Pileup fields.
+
+    With `offset_weights` (`(reads, K)`), `starts` is `(reads, K)`: every read is piled up at
+    each candidate with its read weight times the candidate's weight, and counts in `depth`
+    where that weight is not 0.
+    """
     reads = np.asarray(reads, dtype=np.float64)
     num_reads, length, channels = reads.shape
     read_weights = (
         np.ones(num_reads) if read_weights is None else np.asarray(read_weights, np.float64)
     )
+    if offset_weights is None:
+        placements = [(n, int(starts[n]), 1.0) for n in range(num_reads)]
+    else:
+        placements = [
+            (n, int(starts[n][k]), float(offset_weights[n][k]))
+            for n in range(num_reads)
+            for k in range(len(starts[n]))
+        ]
     counts = np.zeros((reference_length, channels))
     depth = np.zeros(reference_length, dtype=np.int64)
     quality_sum = np.zeros(reference_length)
     insertion_counts = np.zeros(reference_length)
     log_likelihoods = np.zeros((reference_length, 10))
-    for n in range(num_reads):
+    for n, start, placed in placements:
         for i in range(length):
-            r = int(starts[n]) + i
+            r = start + i
             if not 0 <= r < reference_length:
                 continue
             column = reads[n, i]
@@ -46,15 +60,15 @@ def numpy_pileup(
             else:
                 error = float(error_probability(quality[n, i]))
             use_quality = quality_weighting and quality is not None
-            weight = read_weights[n] * ((1.0 - error) if use_quality else 1.0)
+            weight = placed * read_weights[n] * ((1.0 - error) if use_quality else 1.0)
             counts[r] += weight * column
-            depth[r] += int(np.any(column != 0))
+            depth[r] += int(np.any(column != 0) and placed != 0)
             if quality is not None:
                 quality_sum[r] += weight * column.sum() * float(quality[n, i])
             if insertions is not None:
                 insertion_counts[r] += weight * float(insertions[n, i])
             bases = column[:4]
-            strength = read_weights[n] * bases.sum()
+            strength = placed * read_weights[n] * bases.sum()
             if strength != 0:
                 p = bases / bases.sum()
                 given = p * (1 - error) + (1 - p) * error / 3
