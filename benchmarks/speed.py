@@ -10,6 +10,10 @@ is dead code that one of them skips:
 
 - `softpile`: `pileup(...).distribution` (counts normalised per position), and
   `pileup(...).counts`; with quality weighting, `w = 1 - min(10^(-Q/10), 3/4)`.
+- `softpile, uint8 quality`: the same with the qualities as `uint8`, as BAM files store them
+  (a table lookup instead of `10**(-Q/10)`; integer qualities have no gradient).
+- `softpile, K=2 placement`: soft placement, every read spread over two candidate starts
+  (`offset_weights` 1/2 each); the lines after the table give its cost over K = 1.
 - `softpile, no custom JVP`: the same blocked kernel differentiated by plain autodiff (shows
   what the custom JVP buys in the backward pass).
 - `naive`: DiffBio's algorithm written here: one flat `jax.ops.segment_sum` over all N*L
@@ -85,6 +89,15 @@ def softpile_distribution(reads, quality, starts, reference_length):
 
 def softpile_counts(reads, quality, starts, reference_length):
     return softpile.pileup(reads, starts, reference_length, quality=quality).counts
+
+
+def softpile_soft_placement_distribution(reads, quality, starts, reference_length):
+    """Soft placement with K = 2: every read split evenly between its start and 7 further."""
+    candidates = jnp.stack([starts, starts + 7], axis=-1)
+    offset_weights = jnp.full(candidates.shape, 0.5, reads.dtype)
+    return softpile.pileup(
+        reads, candidates, reference_length, quality=quality, offset_weights=offset_weights
+    ).distribution
 
 
 def _weights(quality):
@@ -214,9 +227,13 @@ class Result:
     fastest: float | None = None
 
 
-def prepare_jax(name, fn, workload, inputs, quantity, backward=True):
-    """Compile a contender; return its Result (compile times filled) and timed callables."""
+def prepare_jax(name, fn, workload, inputs, quantity, backward=True, quality_dtype=None):
+    """Compile a contender; return its Result (compile times filled) and timed callables.
+    `quality_dtype` gives the contender its qualities in that dtype (e.g. uint8, as in BAM
+    files), converted before timing."""
     reads, quality, starts, target = (jnp.asarray(x) for x in inputs)
+    if quality_dtype is not None:
+        quality = quality.astype(quality_dtype)
     result = Result(workload.name, name, quantity)
     compiled, result.compile_forward = compile_jax(batched(fn, workload), (reads, quality, starts))
     calls = {"forward": (compiled, (reads, quality, starts))}
@@ -338,17 +355,20 @@ def main(argv=None) -> int:
         print(f"running {name}: {input_bytes / 2**20:.1f} MiB of inputs ...", flush=True)
         contenders = [
             ("softpile", softpile_distribution, "distribution", True),
+            ("softpile, uint8 quality", softpile_distribution, "distribution", False, "uint8"),
+            ("softpile, K=2 placement", softpile_soft_placement_distribution, "distribution", True),
             ("softpile, no custom JVP", softpile_plain_autodiff_distribution, "distribution", True),
             ("naive segment_sum+softmax", naive_distribution, "distribution", True),
             ("softpile", softpile_counts, "counts", False),
+            ("softpile, uint8 quality", softpile_counts, "counts", False, "uint8"),
             ("naive segment_sum", naive_counts, "counts", False),
             ("softpile (one-hot fast path)", softpile_log_likelihoods, "genotype LL", False),
+            ("softpile, uint8 quality", softpile_log_likelihoods, "genotype LL", False, "uint8"),
             ("softpile general path", softpile_general_log_likelihoods, "genotype LL", False),
             ("XLA: sum of each input", read_inputs_contender, "read inputs", False),
         ]
         prepared = [
-            prepare_jax(label, fn, workload, inputs, quantity, backward)
-            for label, fn, quantity, backward in contenders
+            prepare_jax(label, fn, workload, inputs, *rest) for label, fn, *rest in contenders
         ]
         run_interleaved(prepared, args.repeats)
         rows.extend(result for result, _ in prepared)
@@ -390,6 +410,18 @@ def main(argv=None) -> int:
         print(
             f"{name:8} {'':12} {'bandwidth bound':28} {format_ms(forward_bound)} "
             f"{'':10} {format_ms(backward_bound):>10}"
+        )
+    print()
+    for name in names:
+        by_label = {
+            row.contender: row
+            for row in rows
+            if row.workload == name and row.quantity == "distribution"
+        }
+        hard, soft = by_label["softpile"], by_label["softpile, K=2 placement"]
+        print(
+            f"{name}: soft placement K=2 / K=1: forward {format_ratio(soft.forward, hard.forward)}"
+            f", forward+backward {format_ratio(soft.backward, hard.backward)}"
         )
     print()
     print("naive/fwd, naive/f+b: how many times faster than the naive baseline (same quantity);")

@@ -1,6 +1,7 @@
 """`pileup`: per-position sums over reads in reference space."""
 
 import functools
+import operator
 
 import equinox as eqx
 import jax
@@ -176,41 +177,45 @@ def _pileup(
         base_weight = base_weights(quality, dtype)
     else:
         base_weight = jnp.ones((num_reads, length), dtype)
-    float_quality = None if quality is None else quality.astype(dtype)
-    # Integer counts carry no derivative; stop_gradient keeps them out of the AD trace.
-    plain_reads = jax.lax.stop_gradient(reads)
-
-    sums = []
-    for k in range(starts.shape[1]):
-        at, placed_weights = starts[:, k], read_weights
-        present = jnp.ones((num_reads, 1), bool)
-        if offset_weights is not None:
-            placed_weights = read_weights * offset_weights[:, k]
-            present = (offset_weights[:, k] != 0)[:, None]
-        weight = placed_weights[:, None] * base_weight
-        (depth,) = _kernel.block_sums(_occupied, (plain_reads, present), at, reference_length)
-        sums.append(
-            (
-                _kernel.weighted_window_sum(reads, weight, at, reference_length),
-                depth[:, 0],
-                None
-                if quality is None
-                else _kernel.mapped_window_sum(
-                    _quality_mass, None, (reads, float_quality, weight), at, reference_length
-                )[:, 0],
-                None
-                if insertions is None
-                else _kernel.weighted_window_sum(
-                    insertions[..., None], weight, at, reference_length
-                )[:, 0],
-                genotype_log_likelihoods(reads, at, reference_length, quality, placed_weights),
-            )
+    # Each placement is (starts, per-read weights, whether the read is there at all): one per
+    # read without soft placement, K with it; every field sums over the placements.
+    placements = [
+        (starts[:, 0], read_weights, jnp.ones((num_reads, 1), bool))
+        if offset_weights is None
+        else (
+            starts[:, k],
+            read_weights * offset_weights[:, k],
+            (offset_weights[:, k] != 0)[:, None],
         )
-    counts, depth, quality_sum, insertion_counts, log_likelihoods = (
-        functools.reduce(lambda x, y: x + y, field) if field[0] is not None else None
-        for field in zip(*sums)
-    )
+        for k in range(starts.shape[1])
+    ]
 
+    def total(field):
+        return functools.reduce(operator.add, [field(*placement) for placement in placements])
+
+    def column_weights(weights):
+        return weights[:, None] * base_weight
+
+    def counts_at(at, weights, present):
+        return _kernel.weighted_window_sum(reads, column_weights(weights), at, reference_length)
+
+    def depth_at(at, weights, present):
+        # Integer counts carry no derivative; stop_gradient keeps them out of the AD trace.
+        plain = jax.lax.stop_gradient(reads)
+        return _kernel.block_sums(_occupied, (plain, present), at, reference_length)[0][:, 0]
+
+    def quality_sum_at(at, weights, present):
+        inputs = (reads, jnp.asarray(quality, dtype), column_weights(weights))
+        return _kernel.mapped_window_sum(_quality_mass, None, inputs, at, reference_length)[:, 0]
+
+    def insertions_at(at, weights, present):
+        flags = insertions[..., None]
+        return _kernel.weighted_window_sum(flags, column_weights(weights), at, reference_length)
+
+    def log_likelihoods_at(at, weights, present):
+        return genotype_log_likelihoods(reads, at, reference_length, quality, weights)
+
+    counts = total(counts_at)
     coverage = sum_channels(counts)
     # Channel by channel, not `counts / coverage[:, None]`: the transpose of that broadcast is
     # a reduction whose order XLA may vectorise differently from one device count to another;
@@ -222,9 +227,11 @@ def _pileup(
     return Pileup(
         counts=counts,
         coverage=coverage,
-        depth=depth,
+        depth=total(depth_at),
         distribution=distribution,
-        mean_quality=zeros if quality is None else safe_divide(quality_sum, coverage, 0.0),
-        insertions=zeros if insertions is None else insertion_counts,
-        log_likelihoods=log_likelihoods,
+        mean_quality=zeros
+        if quality is None
+        else safe_divide(total(quality_sum_at), coverage, 0.0),
+        insertions=zeros if insertions is None else total(insertions_at)[:, 0],
+        log_likelihoods=total(log_likelihoods_at),
     )

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from beartype import beartype
+from jax.core import Tracer
 from jaxtyping import Array, Float, jaxtyped
 
 from ._typing import ArrayLike, ScalarLike
@@ -116,7 +117,7 @@ class QualityFilter(eqx.Module):
         self.softness = _as_float_scalar(softness, "softness")
 
     def __check_init__(self):
-        if not isinstance(self.softness, jax.core.Tracer) and not bool(self.softness > 0):
+        if not isinstance(self.softness, Tracer) and not bool(self.softness > 0):
             raise ValueError(
                 f"QualityFilter: softness must be > 0, got {float(self.softness)}; it is the "
                 "width of the sigmoid in Phred units."

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from beartype import beartype
+from jax.core import Tracer
 from jaxtyping import Array, Float, Int, jaxtyped
 
 from ._encoding import N
@@ -43,7 +44,7 @@ class VariantModel(eqx.Module):
 
     def __check_init__(self):
         theta = self.heterozygosity
-        if not isinstance(theta, jax.core.Tracer) and not bool((theta > 0) & (theta < 0.5)):
+        if not isinstance(theta, Tracer) and not bool((theta > 0) & (theta < 0.5)):
             raise ValueError(
                 f"VariantModel: heterozygosity must be in (0, 0.5), got {float(theta)}; "
                 "it is the prior probability that a site is variant (e.g. 1e-3 for humans)."

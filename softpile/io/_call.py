@@ -129,11 +129,11 @@ def _sample_reads(batch: ReadBatch) -> SampleReads:
 
 
 def _contig_lengths(bams: Sequence[str | os.PathLike]) -> dict[str, int]:
-    lengths = None
-    for bam in bams:
+    lengths: dict[str, int] = {}
+    for index, bam in enumerate(bams):
         with pysam.AlignmentFile(str(bam), require_index=False) as alignments:
             these = dict(zip(alignments.references, alignments.lengths))
-        if lengths is None:
+        if index == 0:
             lengths = these
         elif these != lengths:
             raise ValueError(

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         from ._simulation_files import write_simulation
     except ImportError as error:
         raise CommandError(f"{error}; install the io extra: pip install 'softpile[io]'") from None
-    from ..simulate import simulate, simulate_realistic
+    from ..simulate import RealisticSimulation, simulate, simulate_realistic
 
     # Checked here, before minutes of simulation, with the options' names.
     if args.out.exists() and not args.out.is_dir():
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     files = write_simulation(sample, args.out, contig=args.contig, sample=args.sample)
     variants = sample.truth_variants()
     indels = sum(v.is_indel for v in variants)
-    if args.realistic:
+    if isinstance(sample, RealisticSimulation):
         reads = f"{2 * sample.mates.shape[0]} reads in pairs, aligned with bwa mem"
         share = f", {sample.confident.mean():.1%} of the contig"
     else:

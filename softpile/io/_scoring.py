@@ -61,10 +61,10 @@ def _widths(codes: np.ndarray) -> np.ndarray:
 def row_width(widths: Sequence[np.ndarray]) -> int:
     """Columns per row: the 99th percentile of the reads' widths, rounded up to a multiple of
     `_WIDTH_STEP` (the rare wider read is cut into pieces rather than widening every row)."""
-    widths = np.concatenate([w[w > 0] for w in widths])
-    if widths.size == 0:
+    occupied = np.concatenate([w[w > 0] for w in widths])
+    if occupied.size == 0:
         return _WIDTH_STEP
-    return int(-(-np.percentile(widths, 99, method="higher") // _WIDTH_STEP) * _WIDTH_STEP)
+    return int(-(-np.percentile(occupied, 99, method="higher") // _WIDTH_STEP) * _WIDTH_STEP)
 
 
 def _rows(codes, quality, insertions, weights, starts, widths, width: int) -> _Rows:
@@ -213,4 +213,5 @@ def score_positions(samples, reference: np.ndarray, length: int, variant_model, 
             )
         for whole, part in zip(jax.tree.leaves(out), jax.tree.leaves(chunk)):
             whole[:, first:last] = part
+    assert out is not None, "positions [0, length) make at least one range"
     return out
