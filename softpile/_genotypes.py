@@ -1,13 +1,9 @@
 r"""The diploid genotype model: the ten genotypes, their likelihoods and their priors.
 
-The likelihood of a column is the usual per-base model of genotype callers: a base read with
-error probability $e$ (from its Phred quality) shows the true base with probability $1-e$ and
-each other base with $e/3$, and a diploid genotype $\{a, b\}$ is an equal mixture of its two
-alleles (MAQ, Li, Ruan and Durbin 2008, Genome Research 18:1851; GATK's
-UnifiedGenotyper, DePristo et al. 2011, Nature Genetics 43:491; samtools/bcftools with
-ploidy 2 and without their base-error dependence correction, Li 2011, Bioinformatics
-27:2987). The prior over genotypes given the reference base has one parameter, the
-heterozygosity $\theta$, as in Li 2011 §2.3.
+A base of error probability $e$ shows the true base with probability $1-e$ and each other base
+with $e/3$; a diploid genotype $\{a, b\}$ is an equal mixture of its two alleles; the prior
+given the reference base has one parameter, the heterozygosity $\theta$. The sources of the
+model are cited in the docstring of `softpile.variant_scores`.
 """
 
 import jax
@@ -18,7 +14,7 @@ import numpy as np
 from . import _kernel
 from ._encoding import N
 from ._numerics import safe_divide, sum_channels
-from ._quality import error_probabilities
+from ._quality import MAX_TABLE_PHRED, error_probabilities, phred_to_error
 
 GENOTYPES = ("AA", "AC", "AG", "AT", "CC", "CG", "CT", "GG", "GT", "TT")
 """The ten diploid genotypes over A, C, G, T, in the fixed order of every `(..., 10)` array."""
@@ -117,16 +113,30 @@ def _called_columns(bases):
     return count <= 1, is_n
 
 
-def _called_terms(bases, error, strength, n_term):
-    """Per-column terms of the log-likelihoods of called-base columns (see `_fast_sum`):
-    `strength * one_hot * log(...)` for the three values, and the N term."""
+def _called_logs(error):
+    """The three log-likelihood values of a called base (see `_fast_sum`)."""
     hit = 1.0 - error
     miss = error / 3.0
-    logs = [jnp.log(jnp.maximum(v, _TINY)) for v in (hit, 0.5 * (hit + miss), miss)]
+    return [jnp.log(jnp.maximum(v, _TINY)) for v in (hit, 0.5 * (hit + miss), miss)]
+
+
+def _terms(bases, logs, strength, n_term):
+    """Per-column terms of the log-likelihoods of called-base columns (see `_fast_sum`):
+    `strength * one_hot * log(...)` for the three values, and the N term."""
     return (*(bases * (strength * value)[..., None] for value in logs), n_term[..., None])
 
 
+def _called_terms(bases, error, strength, n_term):
+    return _terms(bases, _called_logs(error), strength, n_term)
+
+
 def _quality_called_terms(bases, quality, strength, n_term):
+    if jnp.issubdtype(quality.dtype, jnp.integer):
+        # Integer qualities: the three logs of every Phred value, looked up (same values).
+        phred = jnp.arange(MAX_TABLE_PHRED + 1, dtype=bases.dtype)
+        tables = _called_logs(phred_to_error(phred))
+        logs = [jnp.take(table, quality, mode="clip") for table in tables]
+        return _terms(bases, logs, strength, n_term)
     return _called_terms(bases, error_probabilities(quality, bases.dtype), strength, n_term)
 
 

@@ -101,6 +101,15 @@ def variant_scores(
     [`softpile.VariantModel`][]. Everything is differentiable with respect to the pileup and
     the heterozygosity.
 
+    **Sources.** The per-base likelihood (a base of error probability $e$ shows the true
+    base with probability $1-e$, each other base with $e/3$) and the diploid genotype as an
+    equal mixture of its two alleles are those of MAQ (Li, Ruan and Durbin 2008, *Genome
+    Research* 18:1851), of GATK's UnifiedGenotyper (DePristo et al. 2011, *Nature Genetics*
+    43:491) and of samtools/bcftools at ploidy 2 (Li 2011, *Bioinformatics* 27:2987), here
+    without bcftools' correction for dependent errors. The Phred scale is that of Ewing and
+    Green 1998 (*Genome Research* 8:186). The one-parameter prior in the heterozygosity plays
+    the role of `bcftools call -P`.
+
     **Arguments:**
 
     - `params`: a [`softpile.VariantModel`][].

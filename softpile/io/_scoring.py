@@ -122,13 +122,17 @@ def _ranges(rows: Sequence[_Rows], length: int, capacity: int) -> list[tuple[int
     return ranges
 
 
+def _fits_uint8(quality: np.ndarray) -> bool:
+    return bool(np.all((quality >= 0) & (quality <= 255) & (quality == np.floor(quality))))
+
+
 @jax.jit
 def _score_chunk(
     variant_model, quality_filter, codes, quality, insertions, starts, weights, reference
 ):
     reads = one_hot_reads(codes, gaps=True)
     if quality_filter is not None:
-        reads, _ = soft_quality_filter(quality_filter, reads, quality)
+        reads, _ = soft_quality_filter(quality_filter, reads, quality.astype(reads.dtype))
 
     def one_sample(reads, starts, quality, insertions, weights):
         return pileup(
@@ -179,11 +183,15 @@ def score_positions(samples, reference: np.ndarray, length: int, variant_model, 
     ]
     capacity = _capacity(rows, length)
     shape = (len(rows), capacity, width)
+    # Integer qualities (as read from BAM files) go as uint8: the genotype statistics then look
+    # their logs up in a table instead of computing them. The soft filter needs floats.
+    integral = quality_filter is None and all(_fits_uint8(sample.quality) for sample in rows)
+    quality_dtype = np.uint8 if integral else np.float32
     reference_chunk = np.full(CHUNK_POSITIONS, N, dtype=np.int32)
     out = None
     for first, last in _ranges(rows, length, capacity):
         codes = np.full(shape, PAD, dtype=np.int32)
-        quality, insertions = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        quality, insertions = np.zeros(shape, quality_dtype), np.zeros(shape, np.float32)
         starts, weights = np.zeros(shape[:2], np.int32), np.zeros(shape[:2], np.float32)
         for index, sample in enumerate(rows):
             chosen = np.flatnonzero((sample.starts < last) & (sample.ends > first))
