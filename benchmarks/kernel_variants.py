@@ -74,10 +74,10 @@ def counts_blocked_loop(reads, quality, starts):
 
 
 def counts_plain_loop(reads, quality, starts):
-    (table,) = _kernel.block_sums(
+    (table,) = _kernel.padded_block_sums(
         _kernel._weighted_values, (reads, weights_of(quality)), starts, REFERENCE_LENGTH
     )
-    return table
+    return _kernel.unpad(table, LENGTH, REFERENCE_LENGTH)
 
 
 _FLAT_GATHER = jax.lax.GatherDimensionNumbers(

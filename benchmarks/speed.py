@@ -106,9 +106,10 @@ def _weights(quality):
 
 def softpile_plain_autodiff_distribution(reads, quality, starts, reference_length):
     """softpile's blocked kernel without its custom JVP: plain autodiff through the loop."""
-    (counts,) = _kernel.block_sums(
+    (padded,) = _kernel.padded_block_sums(
         _kernel._weighted_values, (reads, _weights(quality)), starts, reference_length
     )
+    counts = _kernel.unpad(padded, reads.shape[1], reference_length)
     coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
     nonzero = coverage > 0
     return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)

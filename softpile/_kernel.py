@@ -17,6 +17,7 @@ cotangent:
 import functools
 
 import jax
+import jax.custom_batching
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
@@ -55,21 +56,27 @@ def padded_block_sums(column_fn, inputs, starts, reference_length: int):
     """Padded `(reference_length + 2 length, k_j)` tables of `column_fn(*inputs)` summed by row.
 
     `column_fn` maps per-column inputs `(reads, length, ...)` to a tuple of
-    `(reads, length, k_j)` values; it is applied to `BLOCK_READS` reads at a time inside a
-    `fori_loop`. The remainder block is done once outside the loop, which avoids copying the
-    inputs into a padded array. Several tables are filled in one pass over the reads; they are
-    separate because concatenating values along a minor axis is slow on CPU.
+    `(reads, length, k_j)` values.
+    """
+    length = inputs[0].shape[1]
+    offsets = window_offsets(starts, length, reference_length)
+    return _sums_at(column_fn, inputs, offsets, reference_length + 2 * length)
+
+
+def _sums_at(column_fn, inputs, offsets, rows: int):
+    """`(rows, k_j)` tables: each read's values added from row `offsets[n]` on.
+
+    `column_fn` is applied to `BLOCK_READS` reads at a time inside a `fori_loop`. The remainder
+    block is done once outside the loop, which avoids copying the inputs into a padded array.
+    Several tables are filled in one pass over the reads; they are separate because
+    concatenating values along a minor axis is slow on CPU.
     """
     num_reads, length = inputs[0].shape[:2]
     example = [jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype) for x in inputs]
     value_shapes = jax.eval_shape(column_fn, *example)
     widths = [shape.shape[-1] for shape in value_shapes]
-    tables = tuple(
-        jnp.zeros(((reference_length + 2 * length) * k,), shape.dtype)
-        for k, shape in zip(widths, value_shapes)
-    )
+    tables = tuple(jnp.zeros((rows * k,), shape.dtype) for k, shape in zip(widths, value_shapes))
     if num_reads > 0 and length > 0:
-        offsets = window_offsets(starts, length, reference_length)
         block = min(BLOCK_READS, num_reads)
         full_blocks = num_reads // block
 
@@ -96,10 +103,37 @@ def unpad(table, length: int, reference_length: int):
 
 def block_sums(column_fn, inputs, starts, reference_length: int):
     """`(reference_length, k_j)` tables of `column_fn(*inputs)` summed by row (no derivatives
-    of their own: use for integer values, or inside a custom JVP)."""
+    of their own: use for integer values, or inside a custom JVP).
+
+    Under `jax.vmap` the samples are not looped over: their reads are piled into one table
+    with a padded segment per sample (a read's window never leaves its sample's segment), the
+    speed of one pileup of all the reads.
+    """
     length = inputs[0].shape[1]
-    tables = padded_block_sums(column_fn, inputs, starts, reference_length)
-    return tuple(unpad(t, length, reference_length) for t in tables)
+
+    @jax.custom_batching.custom_vmap
+    def sums(inputs, starts):
+        tables = padded_block_sums(column_fn, inputs, starts, reference_length)
+        return tuple(unpad(t, length, reference_length) for t in tables)
+
+    @sums.def_vmap
+    def sums_of_samples(axis_size, in_batched, inputs, starts):
+        inputs, starts = jax.tree.map(
+            lambda x, batched: x if batched else jnp.broadcast_to(x, (axis_size, *x.shape)),
+            (inputs, starts),
+            tuple(in_batched),
+        )
+        segment = reference_length + 2 * length
+        offsets = window_offsets(starts, length, reference_length)
+        offsets = offsets + segment * jnp.arange(axis_size, dtype=offsets.dtype)[:, None]
+        flat = [x.reshape(-1, *x.shape[2:]) for x in inputs]
+        tables = _sums_at(column_fn, flat, offsets.reshape(-1), axis_size * segment)
+        out = tuple(
+            t.reshape(axis_size, segment, -1)[:, length : length + reference_length] for t in tables
+        )
+        return out, tuple(True for _ in out)
+
+    return sums(tuple(inputs), starts)
 
 
 def _weighted_values(values, weights):
