@@ -18,6 +18,10 @@ from ._quality import (
     phred_to_error as phred_to_error,
     soft_quality_filter as soft_quality_filter,
 )
+from ._read_model import (
+    ReadModel as ReadModel,
+    read_evidence as read_evidence,
+)
 from ._sharding import sharded as sharded
 from ._variants import (
     VariantModel as VariantModel,

@@ -19,6 +19,7 @@ COMMANDS = {
     "pileup": ("softpile.io._cli_pileup", "exact per-position counts of a BAM/CRAM, as TSV"),
     "call": ("softpile.io._cli_call", "call SNVs and indels from BAMs into a VCF"),
     "simulate": ("softpile.io._cli_simulate", "write a simulated sample: FASTA, BAM, truth VCF"),
+    "train": ("softpile.io._cli_train", "learn the caller's parameters from BAMs and a truth VCF"),
     "plot": ("softpile._cli_plot", "figure of a BAM/CRAM region: depth, pileup, variant scores"),
 }
 

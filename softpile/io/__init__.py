@@ -67,31 +67,45 @@ from ._call_types import (  # noqa: E402
     VariantRecord as VariantRecord,
 )
 from ._indels import indel_scores as indel_scores  # noqa: E402
+from ._params import (  # noqa: E402
+    CallerParams as CallerParams,
+    load_caller as load_caller,
+    load_params as load_params,
+    save_caller as save_caller,
+)
 
 if TYPE_CHECKING:
     from ._call import (
         call_region as call_region,
         iter_calls as iter_calls,
-        load_params as load_params,
         sample_name as sample_name,
     )
     from ._simulation_files import (
         SimulationFiles as SimulationFiles,
         write_simulation as write_simulation,
     )
+    from ._train import genotype_loss as genotype_loss, train_caller as train_caller
+    from ._training_data import (
+        TrainingChunk as TrainingChunk,
+        training_chunks as training_chunks,
+    )
     from ._vcf import write_vcf as write_vcf
 
 _LAZY.update(
     call_region="._call",
     iter_calls="._call",
-    load_params="._call",
     sample_name="._call",
     write_vcf="._vcf",
+    genotype_loss="._train",
+    train_caller="._train",
+    TrainingChunk="._training_data",
+    training_chunks="._training_data",
     write_simulation="._simulation_files",
     SimulationFiles="._simulation_files",
 )
 __all__ += [
     "CallResult",
+    "CallerParams",
     "SampleCall",
     "SampleReads",
     "VariantRecord",
@@ -99,9 +113,15 @@ __all__ += [
     "call_region",
     "indel_scores",
     "iter_calls",
+    "load_caller",
     "load_params",
+    "save_caller",
     "sample_name",
     "write_vcf",
+    "genotype_loss",
+    "train_caller",
+    "TrainingChunk",
+    "training_chunks",
     "write_simulation",
     "SimulationFiles",
 ]

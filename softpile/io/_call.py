@@ -9,17 +9,16 @@ each.
 import contextlib
 import dataclasses
 import functools
-import io
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import numpy as np
 import pysam
 
 from .._quality import QualityFilter
+from .._read_model import ReadModel
 from .._variants import VariantModel
 from . import _scoring, _shards
 from ._call_reads import call_reads
@@ -76,46 +75,6 @@ def sample_name(bam: str | os.PathLike) -> str:
     return name
 
 
-def load_params(path: str | os.PathLike) -> tuple[QualityFilter | None, VariantModel | None]:
-    """Load trained parameters saved with `equinox.tree_serialise_leaves`.
-
-    The file holds a `(QualityFilter, VariantModel)` tuple, a `VariantModel` or a
-    `QualityFilter`; the one whose leaves fill the file exactly is returned, the other as None.
-
-    ```python
-    >>> import tempfile, equinox as eqx, softpile
-    >>> from softpile.io import load_params
-    >>> path = tempfile.mkdtemp() + "/params.eqx"
-    >>> eqx.tree_serialise_leaves(path, softpile.VariantModel(heterozygosity=0.01))
-    >>> quality_filter, model = load_params(path)
-    >>> quality_filter, round(float(model.heterozygosity), 4)
-    (None, 0.01)
-
-    ```
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"--params: no such file {str(path)!r}.")
-    data = path.read_bytes()
-    candidates = [
-        ((QualityFilter(), VariantModel()), lambda pair: pair),
-        (VariantModel(), lambda model: (None, model)),
-        (QualityFilter(), lambda quality_filter: (quality_filter, None)),
-    ]
-    for like, unpack in candidates:
-        stream = io.BytesIO(data)
-        try:
-            loaded = eqx.tree_deserialise_leaves(stream, like)
-        except Exception:
-            continue
-        if stream.tell() == len(data):
-            return unpack(loaded)
-    raise ValueError(
-        f"--params: {str(path)!r} is not a QualityFilter, a VariantModel or a (QualityFilter, "
-        "VariantModel) tuple saved with equinox.tree_serialise_leaves."
-    )
-
-
 def _sample_reads(batch: ReadBatch) -> SampleReads:
     return SampleReads(
         codes=batch.codes.astype(np.int32),
@@ -167,6 +126,7 @@ def iter_calls(
     window_size: int = CALL_WINDOW,
     variant_model: VariantModel | None = None,
     quality_filter: QualityFilter | None = None,
+    read_model: ReadModel | None = None,
     min_mapq: int = 0,
     min_baseq: int = CALL_MIN_BASEQ,
     excl_flags: int | str = DEFAULT_EXCLUDED,
@@ -214,7 +174,7 @@ def iter_calls(
     )
     check_threads(threads)
     call = functools.partial(
-        _call_window, window_size, min_baseq, variant_model, quality_filter, arrays
+        _call_window, window_size, min_baseq, variant_model, quality_filter, read_model, arrays
     )
     done = progress if progress is not None else (lambda positions: None)
     with contextlib.ExitStack() as stack:
@@ -270,7 +230,7 @@ def _received(shipped: tuple[CallResult, list, list]) -> CallResult:
 
 
 def _call_window(
-    window_size, min_baseq, variant_model, quality_filter, arrays, window
+    window_size, min_baseq, variant_model, quality_filter, read_model, arrays, window
 ) -> CallResult:
     """`call_reads` on the reads of one window (one `ReadBatch` per input); without `arrays`,
     its records only."""
@@ -286,6 +246,7 @@ def _call_window(
         call_length=window.end - window.start,
         variant_model=variant_model,
         quality_filter=quality_filter,
+        read_model=read_model,
     )
     return result if arrays else dataclasses.replace(result, scores=None, pileups=None)
 
@@ -298,6 +259,7 @@ def call_region(
     window_size: int = CALL_WINDOW,
     variant_model: VariantModel | None = None,
     quality_filter: QualityFilter | None = None,
+    read_model: ReadModel | None = None,
     **filters,
 ) -> CallResult:
     """Call SNVs and indels in a region of one or several BAM/CRAM files.
@@ -315,7 +277,8 @@ def call_region(
     - `region`: a samtools string or a 0-based half-open `(contig, start, end)`; None for one
       contig (the BAM's only one).
     - `window_size`: positions per window.
-    - `variant_model`, `quality_filter`: parameters (trained ones, e.g. from `load_params`).
+    - `variant_model`, `quality_filter`, `read_model`: parameters (trained ones, e.g. from
+      `load_caller`).
     - `**filters`: `min_mapq`, `min_baseq`, `excl_flags`, `count_orphans`, `overlap_removal`,
       `max_depth`, as in `read_region`, except that `min_baseq` defaults to 0
       (`CALL_MIN_BASEQ`): the model weighs bases by their quality instead of dropping them.
@@ -356,6 +319,7 @@ def call_region(
             window_size=window_size,
             variant_model=variant_model,
             quality_filter=quality_filter,
+            read_model=read_model,
             **filters,
         )
     )

@@ -14,12 +14,13 @@ from jaxtyping import Int
 from .._encoding import N
 from .._genotypes import ALLELE_1, ALLELE_2, HOM_REF
 from .._quality import QualityFilter
+from .._read_model import UNAVAILABLE_MAPQ, ReadModel
 from .._typing import ArrayLike
 from .._variants import MAX_QUALITY, VariantModel
 from ._call_types import CallResult, SampleCall, SampleReads, VariantRecord
 from ._genotype_fields import LETTERS, genotype_quality, phred, vcf_genotypes
 from ._indels import indel_records
-from ._scoring import score_positions
+from ._scoring import SampleArrays, score_positions
 
 # _PAIR_INDEX[a, b]: index in GENOTYPES of the unordered pair of bases a, b.
 _PAIR_INDEX = np.zeros((4, 4), dtype=np.int64)
@@ -36,6 +37,7 @@ def call_reads(
     call_length: int | None = None,
     variant_model: VariantModel | None = None,
     quality_filter: QualityFilter | None = None,
+    read_model: ReadModel | None = None,
 ) -> CallResult:
     r"""Call SNVs and indels in several samples at once.
 
@@ -65,6 +67,8 @@ def call_reads(
     - `call_length`: call positions `offset .. offset + call_length - 1` (default: all).
     - `variant_model`: a [`softpile.VariantModel`][] (default parameters if None).
     - `quality_filter`: a [`softpile.QualityFilter`][] applied to the reads, or None.
+    - `read_model`: a [`softpile.ReadModel`][] (recalibrated qualities and MAPQ read weights
+      for the SNV scores), or None: each base quality capped at its read's MAPQ.
 
     **Returns:**
 
@@ -104,6 +108,7 @@ def call_reads(
         call_length,
         variant_model,
         quality_filter,
+        read_model,
     )
     records = _snv_records(scores, piled, reference[:call_length], contig, offset)
     records += indel_records(
@@ -113,16 +118,19 @@ def call_reads(
     return CallResult(scores=scores, pileups=piled, records=records, contig=contig, start=offset)
 
 
-def _sample_arrays(sample: SampleReads, offset: int):
-    """The arrays of `score_positions`: codes, capped qualities, insertion flags, read weights
-    and starts relative to `offset`."""
+def _sample_arrays(sample: SampleReads, offset: int) -> SampleArrays:
+    """The arrays of `score_positions`, with starts relative to `offset`."""
     weights = 1.0 if sample.read_weights is None else sample.read_weights
-    return (
-        np.asarray(sample.codes, dtype=np.int32),
-        sample.capped_quality(),
-        (np.asarray(sample.insertions) != 0).astype(np.float32),
-        np.broadcast_to(np.asarray(weights, dtype=np.float32), (len(sample.codes),)),
-        np.asarray(sample.starts, dtype=np.int64) - offset,
+    count = len(sample.codes)
+    mapq = UNAVAILABLE_MAPQ if sample.mapq is None else sample.mapq
+    return SampleArrays(
+        codes=np.asarray(sample.codes, dtype=np.int32),
+        quality=np.asarray(sample.quality, dtype=np.float32),
+        insertions=(np.asarray(sample.insertions) != 0).astype(np.float32),
+        weights=np.broadcast_to(np.asarray(weights, dtype=np.float32), (count,)),
+        starts=np.asarray(sample.starts, dtype=np.int64) - offset,
+        mapq=np.broadcast_to(np.asarray(mapq, dtype=np.int32), (count,)),
+        cycles=getattr(sample, "cycles", None),
     )
 
 

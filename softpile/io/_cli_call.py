@@ -25,12 +25,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--min-qual",
         action=CheckedOption,
         check=number_option(float, minimum=0),
-        default=10.0,
-        help="records with QUAL below get the LowQual filter (default 10: P(variant) < 0.9)",
+        default=None,
+        help="records with QUAL below get the LowQual filter (default: the --params model's, "
+        "else 10: P(variant) < 0.9)",
     )
     parser.add_argument(
         "--params",
-        help="trained QualityFilter and/or VariantModel saved with eqx.tree_serialise_leaves",
+        help="a model written by softpile train, or a QualityFilter and/or VariantModel saved "
+        "with eqx.tree_serialise_leaves",
     )
     add_filter_arguments(
         parser,
@@ -56,8 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from ._call import CALL_WINDOW, _plan, iter_calls, load_params, sample_name
+        from ._call import CALL_WINDOW, _plan, iter_calls, sample_name
         from ._inputs_check import check_inputs, check_output, check_readable
+        from ._params import DEFAULT_MIN_QUAL, load_caller, load_params
         from ._progress import Progress
         from ._threads import default_threads
         from ._vcf import write_vcf
@@ -67,10 +70,18 @@ def run(args: argparse.Namespace) -> int:
     check_inputs(args.bams, args.reference, args.region, need_index=True)
     check_output(args.output, inputs=[*args.bams, args.reference])
     window_size = CALL_WINDOW if args.window_size is None else args.window_size
-    quality_filter = variant_model = None
+    quality_filter = variant_model = read_model = None
+    min_qual = DEFAULT_MIN_QUAL
     if args.params is not None:
         check_readable(args.params, "a parameters file saved with eqx.tree_serialise_leaves")
-        quality_filter, variant_model = load_params(args.params)
+        try:
+            params = load_caller(args.params)
+        except ValueError:
+            quality_filter, variant_model = load_params(args.params)
+        else:
+            read_model, variant_model = params.read_model, params.variant_model
+            min_qual = float(params.min_qual)
+    min_qual = min_qual if args.min_qual is None else args.min_qual
     plan = _plan(args.bams, args.region)
     samples = [sample_name(bam) for bam in args.bams]
     if len(set(samples)) != len(samples):
@@ -88,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         window_size=window_size,
         variant_model=variant_model,
         quality_filter=quality_filter,
+        read_model=read_model,
         threads=default_threads() if args.threads is None else args.threads,
         progress=bar.advance,
         arrays=False,
@@ -98,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     def counted(records):
         for record in records:
             counts["records"] += 1
-            counts["passing"] += record.quality >= args.min_qual  # write_vcf's PASS rule
+            counts["passing"] += record.quality >= min_qual  # write_vcf's PASS rule
             yield record
 
     records = counted(record for window in windows for record in window.records)
@@ -107,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         records,
         contigs=list(plan.lengths.items()),
         samples=samples,
-        min_quality=args.min_qual,
+        min_quality=min_qual,
         reference=args.reference,
         command_line="softpile " + shlex.join(sys.argv[1:]),
     )

@@ -12,14 +12,16 @@ so the scores are those of one pileup of the whole window, bit for bit.
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .._encoding import PAD, N, one_hot_reads
 from .._pileup import pileup
 from .._quality import soft_quality_filter
+from .._read_model import UNAVAILABLE_MAPQ, read_evidence
 from .._variants import VariantModel, variant_scores
 
 CHUNK_ROWS = 2048
@@ -36,6 +38,21 @@ _WIDTH_STEP = 32
 
 
 @dataclasses.dataclass(frozen=True)
+class SampleArrays:
+    """One sample's reads for `score_positions` (NumPy): `codes`, `quality` (reported),
+    `insertions` and `cycles` `(N, L)`; `weights`, `starts` (relative to position 0) and `mapq`
+    `(N,)`. `cycles` may be None (no cycle shift)."""
+
+    codes: np.ndarray
+    quality: np.ndarray
+    insertions: np.ndarray
+    weights: np.ndarray
+    starts: np.ndarray
+    mapq: np.ndarray
+    cycles: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class _Rows:
     """One sample's reads as rows of at most `width` columns (wider reads cut into pieces, each
     at its own start, next to each other), in the order of the reads; `ends` is past each
@@ -44,7 +61,9 @@ class _Rows:
     codes: np.ndarray
     quality: np.ndarray
     insertions: np.ndarray
+    cycles: np.ndarray
     weights: np.ndarray
+    mapq: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
 
@@ -67,28 +86,37 @@ def row_width(widths: Sequence[np.ndarray]) -> int:
     return int(-(-np.percentile(occupied, 99, method="higher") // _WIDTH_STEP) * _WIDTH_STEP)
 
 
-def _rows(codes, quality, insertions, weights, starts, widths, width: int) -> _Rows:
+def _rows(sample: SampleArrays, widths: np.ndarray, width: int) -> _Rows:
+    cycles = np.full(sample.codes.shape, -1, np.int16) if sample.cycles is None else sample.cycles
     if widths.max(initial=0) <= width:  # the common case: one row per read, no copy
         return _Rows(
-            codes=codes[:, :width],
-            quality=quality[:, :width],
-            insertions=insertions[:, :width],
-            weights=weights,
-            starts=starts,
-            ends=starts + widths,
+            codes=sample.codes[:, :width],
+            quality=sample.quality[:, :width],
+            insertions=sample.insertions[:, :width],
+            cycles=cycles[:, :width],
+            weights=sample.weights,
+            mapq=sample.mapq,
+            starts=sample.starts,
+            ends=sample.starts + widths,
         )
     pieces = -(-widths // width)
-    read = np.repeat(np.arange(len(codes)), pieces)
+    read = np.repeat(np.arange(len(sample.codes)), pieces)
     piece = np.arange(read.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
     columns = piece[:, None] * width + np.arange(width)
-    inside = columns < codes.shape[1]
-    columns = np.minimum(columns, codes.shape[1] - 1)
-    row_starts = starts[read] + piece * width
+    inside = columns < sample.codes.shape[1]
+    columns = np.minimum(columns, sample.codes.shape[1] - 1)
+    row_starts = sample.starts[read] + piece * width
+
+    def cut(array, padding):
+        return np.where(inside, array[read[:, None], columns], padding)
+
     return _Rows(
-        codes=np.where(inside, codes[read[:, None], columns], PAD),
-        quality=np.where(inside, quality[read[:, None], columns], 0.0),
-        insertions=np.where(inside, insertions[read[:, None], columns], 0.0),
-        weights=weights[read],
+        codes=cut(sample.codes, PAD),
+        quality=cut(sample.quality, 0.0),
+        insertions=cut(sample.insertions, 0.0),
+        cycles=cut(cycles, -1),
+        weights=sample.weights[read],
+        mapq=sample.mapq[read],
         starts=row_starts,
         ends=row_starts + np.minimum(widths[read] - piece * width, width),
     )
@@ -126,10 +154,64 @@ def _fits_uint8(quality: np.ndarray) -> bool:
     return bool(np.all((quality >= 0) & (quality <= 255) & (quality == np.floor(quality))))
 
 
-@jax.jit
-def _score_chunk(
-    variant_model, quality_filter, codes, quality, insertions, starts, weights, reference
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """The input of one program call: positions `[first, last)` (relative to position 0) and
+    the rows of every sample that overlap them, `(samples, rows, width)` padded, with starts
+    relative to `first`; `reference` covers `CHUNK_POSITIONS` positions from `first`."""
+
+    first: int
+    last: int
+    codes: np.ndarray
+    quality: np.ndarray
+    insertions: np.ndarray
+    cycles: np.ndarray
+    weights: np.ndarray
+    mapq: np.ndarray
+    starts: np.ndarray
+    reference: np.ndarray
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The arguments of `chunk_scores` after the parameters."""
+        return (
+            self.codes,
+            self.quality,
+            self.insertions,
+            self.cycles,
+            self.weights,
+            self.mapq,
+            self.starts,
+            self.reference,
+        )
+
+
+def chunk_scores(
+    variant_model,
+    quality_filter,
+    read_model,
+    codes,
+    quality,
+    insertions,
+    cycles,
+    weights,
+    mapq,
+    starts,
+    reference,
 ):
+    """Pileups and `VariantScores` of one `Chunk`'s arrays (a leading sample axis), a pure
+    function of the parameters: what calling runs, compiled, and what training differentiates.
+
+    Without a `read_model` each base quality is capped at its read's MAPQ (255 caps nothing),
+    as bcftools does; with one, `read_evidence` gives the qualities and read weights.
+    """
+    if read_model is None:
+        cap = mapq.astype(quality.dtype)
+        if jnp.issubdtype(quality.dtype, jnp.floating):
+            cap = jnp.where(mapq == UNAVAILABLE_MAPQ, jnp.inf, cap)
+        quality = jnp.minimum(quality, cap[..., None])
+    else:
+        quality, mapq_weights = read_evidence(read_model, quality, cycles, mapq)
+        weights = weights * mapq_weights
     reads = one_hot_reads(codes, gaps=True)
     if quality_filter is not None:
         reads, _ = soft_quality_filter(quality_filter, reads, quality.astype(reads.dtype))
@@ -150,76 +232,94 @@ def _score_chunk(
     return piled, scores
 
 
+_score_chunk = jax.jit(chunk_scores)
+
+
 @functools.cache
 def output_structures():
     """The tree structures of the `Pileup` and the `VariantScores` of `score_positions`
     (traced, nothing computed): a process that receives their arrays rebuilds them with it."""
     rows = (1, 1, _WIDTH_STEP)
     piled, scores = jax.eval_shape(
-        _score_chunk,
+        chunk_scores,
         VariantModel(),
+        None,
         None,
         jax.ShapeDtypeStruct(rows, np.int32),
         jax.ShapeDtypeStruct(rows, np.float32),
         jax.ShapeDtypeStruct(rows, np.float32),
-        jax.ShapeDtypeStruct(rows[:2], np.int32),
+        jax.ShapeDtypeStruct(rows, np.int16),
         jax.ShapeDtypeStruct(rows[:2], np.float32),
+        jax.ShapeDtypeStruct(rows[:2], np.int32),
+        jax.ShapeDtypeStruct(rows[:2], np.int32),
         jax.ShapeDtypeStruct((CHUNK_POSITIONS,), np.int32),
     )
     return jax.tree.structure(piled), jax.tree.structure(scores)
 
 
-def score_positions(samples, reference: np.ndarray, length: int, variant_model, quality_filter):
-    """Pileups and `VariantScores` (NumPy, leading sample axis) of positions `[0, length)`.
-
-    `samples` holds per sample `(codes, quality, insertions, weights, starts)` with `starts`
-    relative to position 0; `reference` covers at least `[0, length)`.
-    """
-    widths = [_widths(codes) for codes, *_ in samples]
+def chunks(
+    samples: Sequence[SampleArrays], reference: np.ndarray, length: int, integral: bool
+) -> Iterator[Chunk]:
+    """The `Chunk`s that cover positions `[0, length)` of `samples`, in order. `integral`
+    sends qualities as uint8 (they must be integers in 0..255), else as float32."""
+    widths = [_widths(sample.codes) for sample in samples]
     width = row_width(widths)
-    rows = [
-        _rows(codes, quality, insertions, weights, starts, sample_widths, width)
-        for (codes, quality, insertions, weights, starts), sample_widths in zip(samples, widths)
-    ]
+    rows = [_rows(sample, w, width) for sample, w in zip(samples, widths)]
     capacity = _capacity(rows, length)
     shape = (len(rows), capacity, width)
-    # Integer qualities (as read from BAM files) go as uint8: the genotype statistics then look
-    # their logs up in a table instead of computing them. The soft filter needs floats.
-    integral = quality_filter is None and all(_fits_uint8(sample.quality) for sample in rows)
     quality_dtype = np.uint8 if integral else np.float32
-    reference_chunk = np.full(CHUNK_POSITIONS, N, dtype=np.int32)
-    out = None
     for first, last in _ranges(rows, length, capacity):
         codes = np.full(shape, PAD, dtype=np.int32)
         quality, insertions = np.zeros(shape, quality_dtype), np.zeros(shape, np.float32)
+        cycles = np.full(shape, -1, np.int16)
         starts, weights = np.zeros(shape[:2], np.int32), np.zeros(shape[:2], np.float32)
+        mapq = np.full(shape[:2], UNAVAILABLE_MAPQ, np.int32)
         for index, sample in enumerate(rows):
             chosen = np.flatnonzero((sample.starts < last) & (sample.ends > first))
             count, columns = chosen.size, sample.codes.shape[1]
             codes[index, :count, :columns] = sample.codes[chosen]
             quality[index, :count, :columns] = sample.quality[chosen]
             insertions[index, :count, :columns] = sample.insertions[chosen]
+            cycles[index, :count, :columns] = sample.cycles[chosen]
             starts[index, :count] = sample.starts[chosen] - first
             weights[index, :count] = sample.weights[chosen]
-        reference_chunk[:] = N
+            mapq[index, :count] = sample.mapq[chosen]
+        reference_chunk = np.full(CHUNK_POSITIONS, N, dtype=np.int32)
         piece = reference[first : min(first + CHUNK_POSITIONS, reference.size)]
         reference_chunk[: piece.size] = piece
-        chunk = _score_chunk(
-            variant_model,
-            quality_filter,
-            codes,
-            quality,
-            insertions,
-            starts,
-            weights,
-            reference_chunk,
+        yield Chunk(
+            first, last, codes, quality, insertions, cycles, weights, mapq, starts, reference_chunk
         )
-        chunk = jax.tree.map(lambda x: np.asarray(x)[:, : last - first], chunk)
+
+
+def score_positions(
+    samples: Sequence[SampleArrays],
+    reference: np.ndarray,
+    length: int,
+    variant_model,
+    quality_filter,
+    read_model=None,
+):
+    """Pileups and `VariantScores` (NumPy, leading sample axis) of positions `[0, length)`;
+    `reference` covers at least `[0, length)`."""
+    # Integer qualities (as read from BAM files) go as uint8: the genotype statistics then look
+    # their logs up in a table instead of computing them. The soft filter and a read model
+    # need floats.
+    integral = (
+        quality_filter is None
+        and read_model is None
+        and all(_fits_uint8(sample.quality) for sample in samples)
+    )
+    out = None
+    for chunk in chunks(samples, reference, length, integral):
+        result = _score_chunk(variant_model, quality_filter, read_model, *chunk.arrays())
+        first, last = chunk.first, chunk.last
+        result = jax.tree.map(lambda x: np.asarray(x)[:, : last - first], result)
         if out is None:
             out = jax.tree.map(
-                lambda x: np.empty((x.shape[0], length, *x.shape[2:]), x.dtype), chunk
+                lambda x: np.empty((x.shape[0], length, *x.shape[2:]), x.dtype), result
             )
-        for whole, part in zip(jax.tree.leaves(out), jax.tree.leaves(chunk)):
+        for whole, part in zip(jax.tree.leaves(out), jax.tree.leaves(result)):
             whole[:, first:last] = part
     assert out is not None, "positions [0, length) make at least one range"
     return out

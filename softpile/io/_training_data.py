@@ -1,0 +1,164 @@
+"""Training data from real files: the chunks that calling scores, with the true genotype of
+every position from a truth VCF (and a BED of the confident regions)."""
+
+import dataclasses
+import os
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pysam
+
+from .._encoding import N
+from .._genotypes import GENOTYPES, HOM_REF
+from ._call import CALL_MARGIN, CALL_MIN_BASEQ, CALL_WINDOW, _sample_reads
+from ._call_reads import _sample_arrays
+from ._filters import Filters
+from ._inputs import Inputs
+from ._reads import batch_of
+from ._scoring import CHUNK_POSITIONS, Chunk, chunks
+from ._windows import stream_windows
+
+UNLABELLED = -1
+"""The label of a position that training ignores: outside the confident regions, an N in the
+reference, or next to a true indel (where the pileup's bases do not show SNV genotypes)."""
+
+INDEL_FLANK = 5
+"""Positions on each side of a true indel that are left unlabelled."""
+
+_GENOTYPE_OF = {genotype: index for index, genotype in enumerate(GENOTYPES)}
+
+
+class Truth:
+    """A truth VCF (bgzipped and indexed; its first sample) and, optionally, a BED of the
+    regions where it is complete; outside them nothing is labelled."""
+
+    def __init__(self, vcf: str | os.PathLike, confident: str | os.PathLike | None = None):
+        self.vcf = os.fspath(vcf)
+        self.confident = None
+        if confident is not None:
+            self.confident = {}
+            with open(confident) as lines:
+                for row in pysam.tabix_iterator(lines, pysam.asBed()):  # pyright: ignore[reportArgumentType]
+                    self.confident.setdefault(row.contig, []).append((row.start, row.end))
+
+    def labels(self, contig: str, start: int, reference: np.ndarray) -> np.ndarray:
+        """`(len(reference),)` the index in `softpile.GENOTYPES` of the true genotype at
+        positions `start, start + 1, ...` (`reference` their codes), or `UNLABELLED`."""
+        end = start + reference.size
+        labels = np.asarray(HOM_REF)[np.where(reference == N, 0, reference)]
+        labels[reference == N] = UNLABELLED
+        with pysam.VariantFile(self.vcf) as variants:
+            for record in variants.fetch(contig, max(start - INDEL_FLANK, 0), end):
+                _label(labels, record, start)
+        if self.confident is not None:
+            inside = np.zeros(reference.size, dtype=bool)
+            for first, last in self.confident.get(contig, ()):
+                inside[max(first - start, 0) : max(last - start, 0)] = True
+            labels[~inside] = UNLABELLED
+        return labels
+
+
+def _label(labels: np.ndarray, record, start: int) -> None:
+    alleles: tuple[str, ...] = tuple(record.alleles or ("N",))
+    sample = record.samples[0] if len(record.samples) else None
+    genotype = sample["GT"] if sample is not None else None
+    position = record.start - start
+    if all(len(allele) == 1 for allele in alleles) and genotype and None not in genotype:
+        letters = "".join(sorted(alleles[g] for g in genotype))
+        if 0 <= position < labels.size and letters in _GENOTYPE_OF:
+            labels[position] = _GENOTYPE_OF[letters]
+        return
+    first = max(position - INDEL_FLANK, 0)
+    last = min(position + len(alleles[0]) + INDEL_FLANK, labels.size)
+    labels[first : max(last, 0)] = UNLABELLED
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingChunk:
+    """One sample's reads over up to `CHUNK_POSITIONS` positions, as calling scores them
+    (`chunk`), and `labels`: the index in `softpile.GENOTYPES` of the true genotype of each
+    position, or `UNLABELLED` (-1: outside the confident regions, an N in the reference, next
+    to a true indel, or past the chunk's own positions)."""
+
+    chunk: Chunk
+    labels: np.ndarray
+    contig: str
+    start: int
+    """Absolute 0-based position of the chunk's first position."""
+
+
+def training_chunks(
+    bam: str | os.PathLike,
+    reference: str | os.PathLike,
+    truth: str | os.PathLike,
+    region: str | tuple[str, int, int] | None = None,
+    *,
+    confident: str | os.PathLike | None = None,
+    **filters,
+) -> Iterator[TrainingChunk]:
+    """The training data of one BAM: what calling scores, chunk by chunk, with the true
+    genotype of every position. `softpile.io.genotype_loss` of a chunk is differentiable with
+    respect to every learnable parameter; `softpile train` minimises it.
+
+    **Arguments:** `bam`, `reference` and `region` as in `call_region` (None: every contig);
+    `truth` a bgzipped, indexed VCF (its first sample); `confident` a BED of the regions where
+    the truth is complete (elsewhere positions are `UNLABELLED`); `**filters` as in
+    `call_region`.
+
+    **Returns:** an iterator of `TrainingChunk`s in reference order; memory is bounded by a
+    window of reads.
+
+    ```python
+    >>> import tempfile, jax, softpile
+    >>> from softpile.simulate import simulate
+    >>> from softpile.io import CallerParams, genotype_loss, training_chunks, write_simulation
+    >>> files = write_simulation(simulate(0, reference_length=2000, read_length=50),
+    ...                          tempfile.mkdtemp())
+    >>> chunk = next(training_chunks(files.reads, files.reference, files.truth))
+    >>> grads = jax.grad(genotype_loss)(CallerParams(), chunk)
+    >>> grads.read_model.quality_shift.shape, bool(grads.variant_model.heterozygosity < 0)
+    ((13,), True)
+
+    ```
+    """
+    with Inputs(bam, reference) as source:
+        regions = source.regions(region)
+    yield from chunks_of(bam, reference, Truth(truth, confident), regions, call_filters(**filters))
+
+
+def call_filters(**filters) -> Filters:
+    """The read filters of calling: samtools' defaults, except `min_baseq` 0."""
+    return Filters(**{"min_baseq": CALL_MIN_BASEQ, **filters})
+
+
+def chunks_of(
+    bam: str | os.PathLike,
+    reference: str | os.PathLike,
+    truth: Truth,
+    regions: Sequence[tuple[str, int, int]],
+    filters: Filters,
+) -> Iterator[TrainingChunk]:
+    """The `TrainingChunk`s of `bam` over `regions` (0-based half-open), read window by window
+    through the engine that calling uses."""
+    with Inputs(bam, reference) as source:
+        for region in regions:
+            windows = stream_windows(
+                [source],
+                region,
+                window_size=CALL_WINDOW,
+                filters=filters,
+                margin=CALL_MARGIN,
+                progress=False,
+            )
+            for window in windows:
+                batch = batch_of(window, window.reads[0], filters.min_baseq)
+                reads = _sample_reads(batch)
+                length = window.end - window.start
+                labels = truth.labels(window.contig, window.start, batch.reference[:length])
+                samples = [_sample_arrays(reads, window.start)]
+                for chunk in chunks(samples, batch.reference.astype(np.int32), length, False):
+                    chunk_labels = np.full(CHUNK_POSITIONS, UNLABELLED, dtype=np.int32)
+                    chunk_labels[: chunk.last - chunk.first] = labels[chunk.first : chunk.last]
+                    yield TrainingChunk(
+                        chunk, chunk_labels, window.contig, window.start + chunk.first
+                    )
