@@ -27,7 +27,7 @@ Seeds: the benchmark's seeds are 1 to 99 and are held out. Anything trained for 
 must be trained on data from other seeds, by convention seeds 1000 and above; a seed outside
 1..99 is reported as not held out.
 
-    python benchmarks/accuracy.py                              # 300 kb, 30x and 8x, seed 1
+    python benchmarks/accuracy.py                  # 1 Mb, 30x and 8x, seed 1: about a minute
     python benchmarks/accuracy.py --seeds 1 2 --params trained.eqx
     python benchmarks/accuracy.py --uniform --length 200000 --seeds 1 2 3 4 5
 """
@@ -113,7 +113,7 @@ def calibration_rows(coverage: float, label: str, calls: list, truth: list) -> l
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uniform", action="store_true", help="the uniform simulation")
-    parser.add_argument("--length", type=int, default=300_000, help="genome length (300000)")
+    parser.add_argument("--length", type=int, default=1_000_000, help="genome length (1000000)")
     parser.add_argument("--coverages", type=float, nargs="+", default=[30.0, 8.0])
     parser.add_argument("--read-length", type=int, default=150)
     parser.add_argument("--snv-rate", type=float, default=1e-3)
