@@ -73,7 +73,7 @@ SCORE_COLUMNS = [
 def main() -> int:
     args = parse_arguments()
     print(describe_seeds(args.seeds), flush=True)
-    callers = caller_labels(args.params)
+    callers = caller_labels(args.params, args.softpile_args)
     rows, tables = [], []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -151,13 +151,15 @@ def describe_seeds(seeds: list[int]) -> str:
     return line
 
 
-def caller_labels(params: list[Path]) -> dict[str, Path | None]:
-    """Row label -> the `--params` file of a softpile row (None: defaults; bcftools: None)."""
+def caller_labels(params: list[Path], extra: str) -> dict[str, Path | None]:
+    """Row label -> the `--params` file of a softpile row (None: defaults; bcftools: None).
+    The labels name the `--softpile-args`, if any."""
     names = [path.name for path in params]
     unique = len(set(names)) == len(names)
-    labels: dict[str, Path | None] = {"softpile (default)": None}
+    suffix = f" {extra.strip()}" if extra.strip() else ""
+    labels: dict[str, Path | None] = {f"softpile ({suffix.strip() or 'default'})": None}
     for path in params:
-        labels[f"softpile (--params {path.name if unique else path})"] = path
+        labels[f"softpile (--params {path.name if unique else path}{suffix})"] = path
     labels["bcftools"] = None
     return labels
 
