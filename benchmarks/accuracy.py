@@ -1,15 +1,35 @@
 """Accuracy of `softpile call` against bcftools on simulated data with known truth.
 
-For each coverage: simulate a genome (SNVs, 2/3 het, and short indels), write ref.fa,
-reads.bam and truth.vcf.gz, run `softpile call` (the command, in a subprocess) and
-`bcftools mpileup -f ref | bcftools call -mv` (pysam's bundled bcftools), normalise both call
-sets with `bcftools norm -f ref`, and score them against the truth: SNV precision, recall, F1
-and genotype concordance, indel F1, wall time. Then a QUAL calibration table: per QUAL bin,
-the error the callers claim (mean 10^(-QUAL/10)) against the share of their records that are
-not true variants.
+The data is the realistic simulation (`softpile.simulate.simulate_realistic`): a reference with
+repeats, segmental duplications and near-identical paralogs, paired reads whose errors depend on
+the cycle and whose qualities overstate them, aligned by bwa mem. `--uniform` takes the uniform
+simulation instead (`softpile.simulate.simulate`: a random reference, reads at their true place,
+exact qualities). For each coverage and seed the benchmark writes ref.fa, reads.bam,
+truth.vcf.gz and confident.bed, then runs
 
-    python benchmarks/accuracy.py                   # 200 kb, 30x and 8x
-    python benchmarks/accuracy.py --length 50000    # quicker
+- `softpile call` (the command, in a subprocess) with its defaults, and once more with each
+  `--params FILE` (a trained model, as `softpile call --params` takes it): its PASS records;
+- `bcftools mpileup -a AD,DP -f ref.fa | bcftools call -mv` (pysam's bcftools, its defaults):
+  all its records.
+
+Every call set and the truth are normalised with `bcftools norm -f ref.fa -m -any`; a call is
+true when POS, REF and ALT match a truth record. As with a benchmark's high-confidence BED, SNV
+and indel precision, recall and F1 and genotype concordance (over the true SNVs and indels
+called) are scored inside confident.bed only: the unique sequence, outside every planted repeat
+(the whole contig for `--uniform`). The repeats are scored apart: SNV F1 over the whole genome
+split into unique sequence and repeats (inside any planted element, both copies of a paralog or
+segmental duplication), and SNV precision in repeats. A QUAL calibration table follows per
+caller (every record in the confident regions, LowQual ones included): per QUAL bin the error
+claimed, mean 10^(-QUAL/10), against the share of calls not in the truth. Results are pooled
+over `--seeds` and printed as Markdown tables.
+
+Seeds: the benchmark's seeds are 1 to 99 and are held out. Anything trained for `--params`
+must be trained on data from other seeds, by convention seeds 1000 and above; a seed outside
+1..99 is reported as not held out.
+
+    python benchmarks/accuracy.py                  # 1 Mb, 30x and 8x, seed 1: about a minute
+    python benchmarks/accuracy.py --seeds 1 2 --params trained.eqx
+    python benchmarks/accuracy.py --uniform --length 200000 --seeds 1 2 3 4 5
 """
 
 import argparse
@@ -20,19 +40,80 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pysam
 import pysam.bcftools
+from accuracy_scoring import (
+    bed_mask,
+    calibration,
+    load_calls,
+    markdown_table,
+    repeat_mask,
+    score,
+)
 
 from softpile.io import write_simulation
-from softpile.simulate import simulate
+from softpile.simulate import simulate, simulate_realistic
 
-QUAL_BINS = (0, 10, 20, 30, 50, 100, 1e9)
+BENCHMARK_SEEDS = range(1, 100)  # held out: never train on these
+TRAINING_SEEDS_FROM = 1000  # the convention for training data
+CONTIG = "sim"
+SCORE_COLUMNS = [
+    "SNV precision",
+    "SNV recall",
+    "SNV F1",
+    "indel precision",
+    "indel recall",
+    "indel F1",
+    "GT concordance",
+    "SNV F1 unique",
+    "SNV F1 repeat",
+    "SNV precision repeat",
+]
 
 
 def main() -> int:
+    args = parse_arguments()
+    print(describe_seeds(args.seeds), flush=True)
+    callers = caller_labels(args.params, args.softpile_args)
+    rows, tables = [], []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        for coverage in args.coverages:
+            truth, calls = [], {label: [] for label in callers}
+            seconds = dict.fromkeys(callers, 0.0)
+            for seed in args.seeds:
+                folder = (args.keep or Path(scratch)) / f"cov{coverage:g}-seed{seed}"
+                seed_truth, seed_calls = run_seed(args, callers, coverage, seed, folder)
+                truth += seed_truth
+                for label, (records, elapsed) in seed_calls.items():
+                    calls[label] += records
+                    seconds[label] += elapsed
+            print(describe_truth(coverage, truth), flush=True)
+            for label in callers:
+                rows.append(score_row(coverage, label, calls[label], truth, seconds[label]))
+                tables += calibration_rows(coverage, label, calls[label], truth)
+    print_results(args, rows, tables, time.perf_counter() - started)
+    return 0
+
+
+def score_row(coverage: float, label: str, calls: list, truth: list, seconds: float) -> list:
+    """softpile's PASS records, or all of bcftools' (it writes no filter), scored."""
+    scored = score([c for c in calls if c.passed or label == "bcftools"], truth)
+    return [f"{coverage:g}x", label, *(scored[c] for c in SCORE_COLUMNS), f"{seconds:.1f}"]
+
+
+def calibration_rows(coverage: float, label: str, calls: list, truth: list) -> list[list]:
+    """Every record in the confident regions, LowQual ones included."""
+    rows = calibration([c for c in calls if c.confident], truth)
+    return [
+        [f"{coverage:g}x", label, name, count, f"{claimed:.2e}", f"{observed:.2e}", flag]
+        for name, count, claimed, observed, flag in rows
+    ]
+
+
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=200_000, help="genome length (200000)")
+    parser.add_argument("--uniform", action="store_true", help="the uniform simulation")
+    parser.add_argument("--length", type=int, default=1_000_000, help="genome length (1000000)")
     parser.add_argument("--coverages", type=float, nargs="+", default=[30.0, 8.0])
     parser.add_argument("--read-length", type=int, default=150)
     parser.add_argument("--snv-rate", type=float, default=1e-3)
@@ -40,98 +121,93 @@ def main() -> int:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[1], help="simulate and pool these seeds (1)"
     )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        action="append",
+        default=[],
+        help="also run softpile call --params FILE (repeatable)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the files in this folder")
     parser.add_argument(
-        "--softpile-args", default="", help="extra arguments for softpile call, quoted"
+        "--softpile-args", default="", help="extra arguments for every softpile call, quoted"
     )
     args = parser.parse_args()
-
-    rows, calibration = [], {}
-    labels = (
-        "softpile (PASS)",
-        "softpile QUAL>=20",
-        "softpile (all records)",
-        "bcftools (all)",
-        "bcftools QUAL>=20",
-    )
-    with tempfile.TemporaryDirectory() as scratch:
-        base = args.keep or Path(scratch)
-        for coverage in args.coverages:
-            all_calls = {"softpile": [], "bcftools": []}
-            truth, seconds = [], {"softpile": 0.0, "bcftools": 0.0}
-            for seed in args.seeds:
-                folder = base / f"cov{coverage:g}-seed{seed}"
-                sample = simulate(
-                    seed,
-                    reference_length=args.length,
-                    coverage=coverage,
-                    read_length=args.read_length,
-                    snv_rate=args.snv_rate,
-                    het_fraction=2 / 3,
-                    indel_rate=args.indel_rate,
-                )
-                files = write_simulation(sample, folder)
-                truth += load_calls(files.truth, files.reference, folder / "truth.norm.vcf", seed)
-                outputs = {
-                    "softpile": run_softpile(files, folder, args.softpile_args),
-                    "bcftools": run_bcftools(files, folder),
-                }
-                for caller, (path, elapsed) in outputs.items():
-                    seconds[caller] += elapsed
-                    calls = load_calls(path, files.reference, folder / f"{caller}.norm.vcf", seed)
-                    all_calls[caller] += calls
-                print(
-                    f"# {coverage:g}x seed {seed}: {sample.variant_positions.size} SNVs, "
-                    f"{len(sample.indels)} indels, {sample.starts.size} reads of "
-                    f"{args.read_length} bp; softpile {outputs['softpile'][1]:.1f} s, "
-                    f"bcftools {outputs['bcftools'][1]:.1f} s",
-                    flush=True,
-                )
-            pooled = {
-                "softpile (PASS)": [c for c in all_calls["softpile"] if c["pass"]],
-                "softpile QUAL>=20": [c for c in all_calls["softpile"] if c["qual"] >= 20],
-                "softpile (all records)": all_calls["softpile"],
-                "bcftools (all)": all_calls["bcftools"],
-                "bcftools QUAL>=20": [c for c in all_calls["bcftools"] if c["qual"] >= 20],
-            }
-            for label in labels:
-                caller = label.split()[0]
-                rows.append((coverage, label, score(pooled[label], truth), seconds[caller]))
-            for caller, calls in all_calls.items():
-                calibration[(coverage, caller)] = qual_table(calls, truth)
-
-    print()
-    header = (
-        "| coverage | caller | SNV precision | SNV recall | SNV F1 | GT concordance | "
-        "indel F1 | wall s |"
-    )
-    print(header)
-    print("|" + "---|" * 8)
-    for coverage, label, s, seconds in rows:
-        print(
-            f"| {coverage:g}x | {label} | {s['precision']:.4f} | {s['recall']:.4f} | "
-            f"{s['f1']:.4f} | {s['concordance']:.4f} | {s['indel_f1']:.4f} | {seconds:.1f} |"
-        )
-    print(
-        "\nQUAL calibration (all records, SNVs and indels; pooled over seeds): claimed error "
-        "10^(-QUAL/10) vs the share of records that are not true variants"
-    )
-    print("| coverage | caller | QUAL bin | records | claimed error | observed error |")
-    print("|" + "---|" * 6)
-    for (coverage, caller), table in calibration.items():
-        for label, count, claimed, observed in table:
-            print(
-                f"| {coverage:g}x | {caller} | {label} | {count} | {claimed:.2e} | {observed:.2e} |"
-            )
-    return 0
+    for path in args.params:
+        if not path.is_file():
+            parser.error(f"--params: no such file {str(path)!r}")
+    return args
 
 
-def run_softpile(files, folder: Path, extra: str):
-    output = folder / "softpile.vcf.gz"
-    command = [sys.executable, "-m", "softpile", "call", str(files.reads)]
-    command += ["-f", str(files.reference), "-o", str(output), "--quiet"] + extra.split()
+def describe_seeds(seeds: list[int]) -> str:
+    held_out = [seed for seed in seeds if seed in BENCHMARK_SEEDS]
+    others = [seed for seed in seeds if seed not in BENCHMARK_SEEDS]
+    line = f"# seeds {' '.join(map(str, seeds))}"
+    if held_out:
+        line += f"; held out: {' '.join(map(str, held_out))} (benchmark seeds 1-99"
+        line += f", training uses seeds >= {TRAINING_SEEDS_FROM})"
+    if others:
+        line += f"; NOT held out: {' '.join(map(str, others))}"
+    return line
+
+
+def caller_labels(params: list[Path], extra: str) -> dict[str, Path | None]:
+    """Row label -> the `--params` file of a softpile row (None: defaults; bcftools: None).
+    The labels name the `--softpile-args`, if any."""
+    names = [path.name for path in params]
+    unique = len(set(names)) == len(names)
+    suffix = f" {extra.strip()}" if extra.strip() else ""
+    labels: dict[str, Path | None] = {f"softpile ({suffix.strip() or 'default'})": None}
+    for path in params:
+        labels[f"softpile (--params {path.name if unique else path}{suffix})"] = path
+    labels["bcftools"] = None
+    return labels
+
+
+def run_seed(args, callers: dict, coverage: float, seed: int, folder: Path):
+    """Simulate one sample, call it with every caller; the truth and each caller's calls."""
     started = time.perf_counter()
-    subprocess.run(command, check=True, env=dict(os.environ))
+    common = dict(reference_length=args.length, coverage=coverage, read_length=args.read_length)
+    common.update(snv_rate=args.snv_rate, indel_rate=args.indel_rate)
+    if args.uniform:
+        sample = simulate(seed, het_fraction=2 / 3, **common)
+        reads = sample.starts.size
+    else:
+        sample = simulate_realistic(seed, **common)
+        reads = 2 * sample.mates.shape[0]
+    files = write_simulation(sample, folder, contig=CONTIG)
+    simulated = time.perf_counter() - started
+    confident = bed_mask(files.confident, CONTIG, args.length)
+    repeat = repeat_mask(getattr(sample, "elements", ()), args.length)
+
+    def load(path: Path, name: str):
+        return load_calls(
+            path, files.reference, folder / f"{name}.norm.vcf", seed, confident, repeat
+        )
+
+    truth = load(files.truth, "truth")
+    calls = {}
+    for number, (label, params) in enumerate(callers.items()):
+        if label == "bcftools":
+            output, elapsed = run_bcftools(files, folder)
+        else:
+            extra = args.softpile_args.split() + (["--params", str(params)] if params else [])
+            output, elapsed = run_softpile(files, folder / f"softpile{number}.vcf.gz", extra)
+        calls[label] = (load(output, f"calls{number}"), elapsed)
+    times = ", ".join(f"{label} {elapsed:.1f} s" for label, (_, elapsed) in calls.items())
+    print(
+        f"# {coverage:g}x seed {seed}: {args.length} bp, {reads} reads of {args.read_length} bp, "
+        f"{confident.mean():.1%} confident; simulated and written in {simulated:.1f} s; {times}",
+        flush=True,
+    )
+    return truth, calls
+
+
+def run_softpile(files, output: Path, extra: list[str]):
+    command = [sys.executable, "-m", "softpile", "call", str(files.reads)]
+    command += ["-f", str(files.reference), "-o", str(output), "--quiet", *extra]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=dict(os.environ), stdout=subprocess.DEVNULL)
     return output, time.perf_counter() - started
 
 
@@ -139,68 +215,43 @@ def run_bcftools(files, folder: Path):
     pileup, output = folder / "bcftools.bcf", folder / "bcftools.vcf.gz"
     started = time.perf_counter()
     pysam.bcftools.mpileup(
-        "-f", str(files.reference), "-Ou", "-o", str(pileup), str(files.reads), catch_stdout=False
+        *("-a", "AD,DP", "-f", str(files.reference), "-Ou", "-o", str(pileup), str(files.reads)),
+        catch_stdout=False,
     )
     pysam.bcftools.call("-mv", "-Oz", "-o", str(output), str(pileup), catch_stdout=False)
     return output, time.perf_counter() - started
 
 
-def load_calls(path: Path, reference: Path, normalised: Path, seed: int) -> list[dict]:
-    """Records after `bcftools norm -f ref -m -any` (left-aligned, one ALT per record)."""
-    pysam.bcftools.norm(
-        "-f", str(reference), "-m", "-any", "-o", str(normalised), str(path), catch_stdout=False
-    )
-    calls = []
-    with pysam.VariantFile(str(normalised)) as vcf:
-        for record in vcf:
-            genotype = record.samples[0]["GT"]
-            if genotype is None or None in genotype or not any(genotype):
-                continue
-            calls.append(
-                {
-                    "key": (seed, record.contig, record.pos, record.ref, record.alts[0]),
-                    "genotype": tuple(sorted(genotype)),
-                    "qual": record.qual if record.qual is not None else 0.0,
-                    "pass": "PASS" in record.filter or len(record.filter) == 0,
-                    "indel": len(record.ref) != len(record.alts[0]),
-                }
-            )
-    return calls
-
-
-def score(calls: list[dict], truth: list[dict]) -> dict:
-    def f1(found: list[dict], wanted: list[dict]):
-        wanted_keys = {t["key"]: t for t in wanted}
-        hits = [c for c in found if c["key"] in wanted_keys]
-        precision = len(hits) / max(len(found), 1)
-        recall = len(hits) / max(len(wanted), 1)
-        f = 2 * precision * recall / max(precision + recall, 1e-12)
-        concordance = np.mean(
-            [c["genotype"] == wanted_keys[c["key"]]["genotype"] for c in hits] or [0.0]
-        )
-        return precision, recall, f, float(concordance)
-
-    snvs = [c for c in calls if not c["indel"]]
-    true_snvs = [t for t in truth if not t["indel"]]
-    precision, recall, f, concordance = f1(snvs, true_snvs)
-    indel_f1 = f1([c for c in calls if c["indel"]], [t for t in truth if t["indel"]])[2]
-    return dict(
-        precision=precision, recall=recall, f1=f, concordance=concordance, indel_f1=indel_f1
+def describe_truth(coverage: float, truth: list) -> str:
+    counts = {
+        region: [sum(1 for t in truth if getattr(t, region) and t.indel == kind) for kind in (0, 1)]
+        for region in ("confident", "repeat")
+    }
+    return (
+        f"# {coverage:g}x truth: {counts['confident'][0]} SNVs and {counts['confident'][1]} "
+        f"indels in the confident regions; {counts['repeat'][0]} SNVs and "
+        f"{counts['repeat'][1]} indels in repeats"
     )
 
 
-def qual_table(calls: list[dict], truth: list[dict]) -> list[tuple]:
-    true_keys = {t["key"] for t in truth}
-    rows = []
-    for low, high in zip(QUAL_BINS[:-1], QUAL_BINS[1:]):
-        chosen = [c for c in calls if low <= c["qual"] < high]
-        if not chosen:
-            continue
-        claimed = float(np.mean([10.0 ** (-min(c["qual"], 300.0) / 10.0) for c in chosen]))
-        observed = float(np.mean([c["key"] not in true_keys for c in chosen]))
-        label = f"[{low:g}, {high:g})" if high < 1e9 else f">= {low:g}"
-        rows.append((label, len(chosen), claimed, observed))
-    return rows
+def print_results(args, rows: list, tables: list, seconds: float) -> None:
+    data = "uniform" if args.uniform else "realistic"
+    print(
+        f"\n{data} simulation, {args.length} bp, seeds {' '.join(map(str, args.seeds))} pooled. "
+        "SNV and indel precision/recall/F1 and GT concordance (over true positives) are scored "
+        "in the confident regions (confident.bed) only; SNV F1 unique/repeat and SNV precision "
+        "repeat over the whole genome, split by the planted repeats. softpile rows: PASS "
+        "records; bcftools: all records of call -mv. wall s: summed over the seeds.\n"
+    )
+    print(markdown_table(["coverage", "caller", *SCORE_COLUMNS, "wall s"], rows))
+    print(
+        "\nQUAL calibration (every record in the confident regions, LowQual included): claimed "
+        "error = mean 10^(-QUAL/10), observed error = share of calls not in the truth; "
+        "over-confident: observed above 2x claimed in a bin of at least 20 calls.\n"
+    )
+    header = ["coverage", "caller", "QUAL", "calls", "claimed error", "observed error", "flag"]
+    print(markdown_table(header, tables))
+    print(f"\n# total wall time {seconds:.0f} s")
 
 
 if __name__ == "__main__":
