@@ -15,7 +15,7 @@ import pytest
 import softpile
 import softpile.io._scoring as scoring
 import softpile.io._shards
-from softpile.io import SampleReads, call_reads, iter_calls, write_simulation
+from softpile.io import ReadBatch, call_reads, iter_calls, write_simulation
 from softpile.simulate import simulate
 
 LENGTH = 3000
@@ -51,7 +51,7 @@ def test_chunks_give_the_pileup_of_the_whole_window_bit_for_bit(sample, monkeypa
     monkeypatch.setattr(scoring, "CHUNK_POSITIONS", 512)
     if width is not None:
         monkeypatch.setattr(scoring, "row_width", lambda widths: width)
-    result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
+    result = call_reads([ReadBatch.from_simulation(sample)], sample.reference)
     expected = _whole(sample)
     jax.tree.map(
         lambda got, want: np.testing.assert_array_equal(got[0], np.asarray(want)),
@@ -62,9 +62,9 @@ def test_chunks_give_the_pileup_of_the_whole_window_bit_for_bit(sample, monkeypa
 
 def test_windows_of_any_read_count_share_one_compiled_program(sample):
     scoring._score_chunk.clear_cache()
-    reads = SampleReads.from_simulation(sample)
+    reads = ReadBatch.from_simulation(sample)
     for count in (len(reads.codes), 700, 31):  # the old padding compiled one shape per count
-        fewer = SampleReads(
+        fewer = ReadBatch(
             codes=reads.codes[:count],
             quality=reads.quality[:count],
             insertions=reads.insertions[:count],
@@ -77,13 +77,13 @@ def test_windows_of_any_read_count_share_one_compiled_program(sample):
 
 def test_a_window_deeper_than_a_chunk_gets_a_larger_capacity(sample, monkeypatch):
     monkeypatch.setattr(scoring, "CHUNK_ROWS", 4)  # fewer than the reads over a position
-    result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
+    result = call_reads([ReadBatch.from_simulation(sample)], sample.reference)
     np.testing.assert_array_equal(result.pileups.depth[0], np.asarray(_whole(sample)[0].depth))
 
 
 @pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 5), (2, 4)])
 def test_samples_without_bases_give_empty_pileups(shape):
-    empty = SampleReads(
+    empty = ReadBatch(
         codes=np.full(shape, -1),
         quality=np.zeros(shape),
         insertions=np.zeros(shape),

@@ -15,7 +15,7 @@ from ._filters import Filters
 from ._inputs import Inputs
 from ._progress import Progress
 from ._projection import project
-from ._reads import _bucket, _pad
+from ._read_batch import _bucket, _pad
 from ._regions import DEFAULT_WINDOW
 from ._threads import check_threads
 from ._windows import Window, stream_windows
