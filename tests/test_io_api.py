@@ -82,6 +82,16 @@ def test_read_region_contents(small):
     expected_insertions[0, 2] = 1.0
     np.testing.assert_array_equal(batch.insertions, expected_insertions)
     assert batch.inserted_sequences == ({2: "TT"}, {}, {})
+    # Cycles: r1 is reverse (10 bases: query index q is cycle 9 - q; the deletion takes the
+    # next base's), r2 counts its soft clip, r3 is cut by the region.
+    np.testing.assert_array_equal(
+        batch.cycles,
+        [
+            [9, 8, 7, 4, 3, 2, 2, 1, 0],
+            [2, -1, -1, -1, -1, 4, 5, -1, -1],
+            [0, 1, 2, 3, -1, -1, -1, -1, -1],
+        ],
+    )
     np.testing.assert_array_equal(batch.mapq, [50, 7, 60])
     np.testing.assert_array_equal(batch.reverse, [True, False, False])
     np.testing.assert_array_equal(batch.reference, softpile.encode_sequence(REFERENCE[:12]))

@@ -16,7 +16,7 @@ from .._pileup import Pileup, pileup
 _NO_INSERTIONS = types.MappingProxyType({})  # the inserted bases of a read without any
 
 MAX_CYCLE = int(np.iinfo(np.int16).max)
-"""The largest cycle `cycles` holds (int16): cycles past it read as this."""
+"""The largest cycle `cycles` holds (int16): longer reads' later cycles read as this."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False, init=False)
@@ -49,9 +49,10 @@ class ReadBatch:
       from: its 0-based position in the read as sequenced, i.e. the query index (soft clips
       counted, hard clips not) on the forward strand and `len(SEQ) - 1 -` it on the reverse
       strand. A gap carries the cycle of the base whose quality it carries (the next query
-      base). -1 on padding and where no stored base is read (a deletion ending the read,
-      `SEQ *`); cycles past `MAX_CYCLE` (32,767) read as it. None: not known (a batch
-      built by hand).
+      base). Overlapping mates keep a row each, so a column that holds the base samtools
+      kept of the two carries that base's cycle in its own read. -1 on padding and where no
+      stored base is read (a deletion ending the read, `SEQ *`); cycles past 32,767 (the
+      largest int16) read as 32,767. None: not known (a batch built by hand).
     - `mapq`: `(N,)` mapping qualities, or None (none known). Calling caps each base
       quality at its read's MAPQ (as bcftools does; 255, "unavailable", caps nothing), so a
       MAPQ 0 read carries no evidence, and weighs indel support by

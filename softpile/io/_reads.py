@@ -42,6 +42,7 @@ def batch_of(window: Window, reads: Alignments, min_baseq: int) -> ReadBatch:
         quality=projection.quality,
         insertions=projection.insertions,
         inserted_sequences=projection.inserted,
+        cycles=projection.cycles,
         mapq=reads.mapq,
         reverse=(reads.flag & FLAGS["REVERSE"]) != 0,
         names=tuple(np.char.decode(reads.names, "ascii").tolist()),

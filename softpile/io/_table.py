@@ -123,7 +123,14 @@ def _count(window: Window, window_size: int, min_baseq: int):
     reads = window.reads[0]
     length = window.end - window.start
     projection = project(
-        reads, window.start, window.end, min_baseq, window.letters, sequences=False, qualities=False
+        reads,
+        window.start,
+        window.end,
+        min_baseq,
+        window.letters,
+        sequences=False,
+        qualities=False,
+        cycles=False,
     )
     columns = _bucket(projection.codes.shape[1])
     positions = min(_bucket(length), _bucket(window_size))
