@@ -143,3 +143,28 @@ def test_workers_that_cannot_start_are_reported(files, tmp_path):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("RuntimeError: worker processes exit as they start (exit code 1)")
     assert "if __name__ == '__main__':" in last
+
+
+def test_workers_of_a_script_on_stdin_are_reported(files, tmp_path):
+    # A script read from stdin cannot be imported again by a worker, `__main__` guard or not.
+    script = textwrap.dedent(f"""
+        import softpile.io._shards
+        from softpile.io import iter_calls
+        if __name__ == "__main__":
+            softpile.io._shards.MIN_SHARDED_LENGTH = 1
+            list(iter_calls([{str(files.reads)!r}], {str(files.reference)!r}, threads=2))
+        """)
+    environment = {**os.environ, "PYTHONPATH": str(Path(softpile.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: worker processes exit as they start (exit code 1)")
+    assert "must be a file (not stdin)" in last
