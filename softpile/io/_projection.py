@@ -133,13 +133,6 @@ def project(
     return Projection(row_starts, codes, quality, insertions, by_read, row_lengths, cycle)
 
 
-def _cycles_of(reads: Alignments, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """The cycles of query indices `query` (in SEQ) of reads `rows` (at most `MAX_CYCLE`)."""
-    reverse = (reads.flag[rows] & FLAGS["REVERSE"]) != 0
-    lengths = reads.sequence_offsets[rows + 1] - reads.sequence_offsets[rows]
-    return np.minimum(np.where(reverse, lengths - 1 - query, query), MAX_CYCLE)
-
-
 def _project_one_block(
     reads, rows, clips, row_starts, row_lengths, min_baseq, codes, quality, qualities, cycle
 ) -> None:
@@ -289,6 +282,13 @@ def _insertion_after(ops, lengths, k) -> int:
         if ops[j] != PAD_OP:
             return -1
     return -1
+
+
+def _cycles_of(reads: Alignments, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The cycles of query indices `query` (in SEQ) of reads `rows` (at most `MAX_CYCLE`)."""
+    reverse = (reads.flag[rows] & FLAGS["REVERSE"]) != 0
+    lengths = reads.sequence_offsets[rows + 1] - reads.sequence_offsets[rows]
+    return np.minimum(np.where(reverse, lengths - 1 - query, query), MAX_CYCLE)
 
 
 def _project_general(
