@@ -13,8 +13,8 @@ import pytest
 import softpile
 from softpile import cli
 from softpile.io import (
+    ReadBatch,
     SampleCall,
-    SampleReads,
     VariantRecord,
     call_reads,
     call_region,
@@ -380,9 +380,9 @@ def test_two_bams_give_two_columns(planted, planted_files, clean_files, tmp_path
 
 
 def test_samples_are_padded_without_changing_scores(planted):
-    alone = SampleReads.from_simulation(planted)
+    alone = ReadBatch.from_simulation(planted)
     shorter = simulate(SEED, snv_positions=[], **{**OPTIONS, "coverage": 10})
-    together = call_reads([alone, SampleReads.from_simulation(shorter)], planted.reference)
+    together = call_reads([alone, ReadBatch.from_simulation(shorter)], planted.reference)
     single = call_reads([alone], planted.reference)
     jax.tree.map(
         # Float32 sums may be reordered by XLA for another batch size.
@@ -392,13 +392,12 @@ def test_samples_are_padded_without_changing_scores(planted):
     )
 
 
-def _with(reads: SampleReads, **changes) -> SampleReads:
-    fields = {f: getattr(reads, f) for f in reads.__dataclass_fields__}
-    return SampleReads(**{**fields, **changes})
+def _with(reads: ReadBatch, **changes) -> ReadBatch:
+    return dataclasses.replace(reads, **changes)
 
 
 def test_mapq_zero_reads_carry_no_evidence(planted):
-    reads = SampleReads.from_simulation(planted)
+    reads = ReadBatch.from_simulation(planted)
     count = len(reads.codes)
     assert call_reads([_with(reads, mapq=np.zeros(count, int))], planted.reference).records == []
     plain = call_reads([reads], planted.reference).records
@@ -413,12 +412,23 @@ def test_mapq_zero_reads_carry_no_evidence(planted):
     assert unavailable.records == plain
 
 
+def test_read_weights_weigh_the_evidence(planted):
+    reads = ReadBatch.from_simulation(planted)
+    count = reads.num_reads
+    plain = call_reads([reads], planted.reference)
+    ones = call_reads([_with(reads, read_weights=np.ones(count))], planted.reference)
+    assert ones.records == plain.records
+    assert call_reads([_with(reads, read_weights=np.zeros(count))], planted.reference).records == []
+    halved = call_reads([_with(reads, read_weights=np.full(count, 0.5))], planted.reference)
+    np.testing.assert_allclose(halved.pileups.coverage, 0.5 * plain.pileups.coverage)
+
+
 def test_mates_count_once_as_indel_support(planted):
-    reads = SampleReads.from_simulation(planted)
+    reads = ReadBatch.from_simulation(planted)
     names = [f"template{n}" for n in range(len(reads.codes))]
     single = call_reads([_with(reads, names=names)], planted.reference)
     # Every template twice, as if both mates covered the same bases.
-    doubled = SampleReads(
+    doubled = ReadBatch(
         codes=np.concatenate([reads.codes, reads.codes]),
         quality=np.concatenate([reads.quality, reads.quality]),
         insertions=np.concatenate([reads.insertions, reads.insertions]),

@@ -15,7 +15,7 @@ import pytest
 import softpile
 import softpile.io._scoring as scoring
 import softpile.io._shards
-from softpile.io import SampleReads, call_reads, iter_calls, write_simulation
+from softpile.io import ReadBatch, call_reads, iter_calls, write_simulation
 from softpile.simulate import simulate
 
 LENGTH = 3000
@@ -51,7 +51,7 @@ def test_chunks_give_the_pileup_of_the_whole_window_bit_for_bit(sample, monkeypa
     monkeypatch.setattr(scoring, "CHUNK_POSITIONS", 512)
     if width is not None:
         monkeypatch.setattr(scoring, "row_width", lambda widths: width)
-    result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
+    result = call_reads([ReadBatch.from_simulation(sample)], sample.reference)
     expected = _whole(sample)
     jax.tree.map(
         lambda got, want: np.testing.assert_array_equal(got[0], np.asarray(want)),
@@ -62,9 +62,9 @@ def test_chunks_give_the_pileup_of_the_whole_window_bit_for_bit(sample, monkeypa
 
 def test_windows_of_any_read_count_share_one_compiled_program(sample):
     scoring._score_chunk.clear_cache()
-    reads = SampleReads.from_simulation(sample)
+    reads = ReadBatch.from_simulation(sample)
     for count in (len(reads.codes), 700, 31):  # the old padding compiled one shape per count
-        fewer = SampleReads(
+        fewer = ReadBatch(
             codes=reads.codes[:count],
             quality=reads.quality[:count],
             insertions=reads.insertions[:count],
@@ -77,13 +77,13 @@ def test_windows_of_any_read_count_share_one_compiled_program(sample):
 
 def test_a_window_deeper_than_a_chunk_gets_a_larger_capacity(sample, monkeypatch):
     monkeypatch.setattr(scoring, "CHUNK_ROWS", 4)  # fewer than the reads over a position
-    result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
+    result = call_reads([ReadBatch.from_simulation(sample)], sample.reference)
     np.testing.assert_array_equal(result.pileups.depth[0], np.asarray(_whole(sample)[0].depth))
 
 
 @pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 5), (2, 4)])
 def test_samples_without_bases_give_empty_pileups(shape):
-    empty = SampleReads(
+    empty = ReadBatch(
         codes=np.full(shape, -1),
         quality=np.zeros(shape),
         insertions=np.zeros(shape),
@@ -143,3 +143,28 @@ def test_workers_that_cannot_start_are_reported(files, tmp_path):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("RuntimeError: worker processes exit as they start (exit code 1)")
     assert "if __name__ == '__main__':" in last
+
+
+def test_workers_of_a_script_on_stdin_are_reported(files, tmp_path):
+    # A script read from stdin cannot be imported again by a worker, `__main__` guard or not.
+    script = textwrap.dedent(f"""
+        import softpile.io._shards
+        from softpile.io import iter_calls
+        if __name__ == "__main__":
+            softpile.io._shards.MIN_SHARDED_LENGTH = 1
+            list(iter_calls([{str(files.reads)!r}], {str(files.reference)!r}, threads=2))
+        """)
+    environment = {**os.environ, "PYTHONPATH": str(Path(softpile.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: worker processes exit as they start (exit code 1)")
+    assert "must be a file (not stdin)" in last

@@ -1,6 +1,8 @@
 """The Python API of softpile.io: ReadBatch contents, regions, flags, windows, pileups."""
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
 
@@ -80,6 +82,16 @@ def test_read_region_contents(small):
     expected_insertions[0, 2] = 1.0
     np.testing.assert_array_equal(batch.insertions, expected_insertions)
     assert batch.inserted_sequences == ({2: "TT"}, {}, {})
+    # Cycles: r1 is reverse (10 bases: query index q is cycle 9 - q; the deletion takes the
+    # next base's), r2 counts its soft clip, r3 is cut by the region.
+    np.testing.assert_array_equal(
+        batch.cycles,
+        [
+            [9, 8, 7, 4, 3, 2, 2, 1, 0],
+            [2, -1, -1, -1, -1, 4, 5, -1, -1],
+            [0, 1, 2, 3, -1, -1, -1, -1, -1],
+        ],
+    )
     np.testing.assert_array_equal(batch.mapq, [50, 7, 60])
     np.testing.assert_array_equal(batch.reverse, [True, False, False])
     np.testing.assert_array_equal(batch.reference, softpile.encode_sequence(REFERENCE[:12]))
@@ -96,6 +108,73 @@ def test_read_region_filters_and_region_forms(small):
     assert whole.names == ("other",) and whole.region_end == 20
     commas = softpile.io.read_region(bam, fasta, "chr1:1,1-2,0")
     assert (commas.region_start, commas.region_end) == (10, 20)
+
+
+def test_a_batch_built_by_hand_gets_defaults():
+    batch = softpile.io.ReadBatch(
+        starts=[3, 5], codes=[[0, 1, 4, 2], [2, -1, -1, -1]], quality=np.full((2, 4), 30.0)
+    )
+    assert (batch.contig, batch.region_start, batch.region_end) == ("chr", 0, 7)
+    assert batch.num_reads == 2 and batch.inserted_sequences == ({}, {})
+    np.testing.assert_array_equal(batch.insertions, np.zeros((2, 4)))
+    unknown = (batch.cycles, batch.mapq, batch.reverse, batch.names, batch.read_weights)
+    assert unknown == (None,) * 5 and batch.reference is None
+    np.testing.assert_array_equal(batch.templates(), [0, 1])
+    np.testing.assert_array_equal(batch.capped_quality(), batch.quality)
+    # Per-read weights weigh the pileup; those given to `pileup` replace them.
+    weighted = dataclasses.replace(batch, read_weights=np.array([2.0, 0.5]))
+    coverage = weighted.pileup(quality_weighting=False).coverage.tolist()
+    assert coverage == [0.0, 0.0, 0.0, 2.0, 2.0, 2.5, 2.0]
+    coverage = weighted.pileup(quality_weighting=False, read_weights=np.ones(2)).coverage
+    assert coverage.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0]
+    # Mates share a template; MAPQ caps the qualities (255 caps nothing).
+    named = dataclasses.replace(batch, names=["a", "a"], mapq=np.array([20, 255]))
+    np.testing.assert_array_equal(named.templates(), [0, 0])
+    np.testing.assert_array_equal(named.capped_quality(), [[20.0] * 4, [30.0] * 4])
+    empty = softpile.io.ReadBatch(
+        starts=np.zeros(0, int), codes=np.zeros((0, 0)), quality=np.zeros((0, 0))
+    )
+    assert (empty.num_reads, empty.region_end) == (0, 0)
+
+
+def test_a_batch_from_a_simulation():
+    from softpile.simulate import simulate
+
+    sample = simulate(0, reference_length=300, read_length=50, indel_rate=1e-2)
+    batch = softpile.io.ReadBatch.from_simulation(sample)
+    assert (batch.contig, batch.region_start, batch.region_end) == ("sim", 0, 300)
+    for name, field in [("starts", "starts"), ("reads", "codes"), ("quality", "quality")]:
+        np.testing.assert_array_equal(getattr(batch, field), getattr(sample, name))
+    np.testing.assert_array_equal(batch.insertions, sample.insertions)
+    assert batch.inserted_sequences == sample.inserted_sequences
+    np.testing.assert_array_equal(batch.reference, sample.reference)
+    assert batch.cycles is not None and batch.cycles.dtype == np.int16
+    columns = np.broadcast_to(np.arange(sample.reads.shape[1]), sample.reads.shape)
+    np.testing.assert_array_equal(batch.cycles, np.where(sample.reads == -1, -1, columns))
+    assert (batch.mapq, batch.reverse, batch.names, batch.read_weights) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(codes=np.zeros(4)), "`codes` must be (reads, columns), got (4,)"),
+        (dict(quality=np.zeros((2, 3))), "`quality` needs the shape of `codes` (2, 4)"),
+        (dict(insertions=np.zeros((1, 4))), "`insertions` needs the shape of `codes`"),
+        (dict(cycles=np.zeros((2, 5))), "`cycles` needs the shape of `codes`"),
+        (dict(starts=[1]), "`starts` needs one entry per read (2), got shape (1,)"),
+        (dict(mapq=[60, 60, 60]), "`mapq` needs one entry per read (2)"),
+        (dict(reverse=[[True, False]]), "`reverse` needs one entry per read (2)"),
+        (dict(read_weights=[1.0]), "`read_weights` needs one entry per read (2)"),
+        (dict(names=["a"]), "`names` needs one entry per read (2), got 1"),
+        (dict(inserted_sequences=[{}]), "`inserted_sequences` needs one entry per read (2)"),
+        (dict(region_start=10, region_end=5), "`region_end` (5) is before `region_start` (10)"),
+        (dict(reference=[0, 1]), "`reference` needs 9 codes, got shape (2,)"),
+    ],
+)
+def test_a_batch_built_by_hand_is_checked(changes, message):
+    fields = dict(starts=[3, 5], codes=np.zeros((2, 4), int), quality=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=re.escape(f"ReadBatch: {message}")):
+        softpile.io.ReadBatch(**{**fields, **changes})
 
 
 def test_regions():
@@ -192,7 +271,7 @@ def test_batch_pileup_equals_unpadded_kernel(random_case):
 
 
 def test_windows_stream_in_order_and_compile_few_shapes(random_case):
-    from softpile.io._reads import _pileup_of_codes
+    from softpile.io._read_batch import _pileup_of_codes
 
     bam, fasta = random_case
     windows = list(softpile.io.iter_windows(bam, fasta, "chr1:3-150", window_size=9))

@@ -1,6 +1,8 @@
 """The read model: the identity by default, the BQSR-like shifts and MAPQ weights it applies,
 its projection, and its gradients (float64, against finite differences)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +11,7 @@ from jax.test_util import check_grads
 
 import softpile
 from softpile._read_model import CYCLE_BIN, MAPQ_KNOTS, QUALITY_KNOTS
-from softpile.io import CallerParams, call_reads, load_caller, save_caller
-from softpile.io._call_types import SampleReads
+from softpile.io import CallerParams, ReadBatch, call_reads, load_caller, save_caller
 from softpile.simulate import simulate
 
 
@@ -79,10 +80,8 @@ def test_shape_errors_name_the_field():
 def test_calls_with_the_default_read_model_are_the_calls_without_one():
     sample = simulate(4, reference_length=3000, read_length=100, coverage=12, snv_rate=5e-3)
     rng = np.random.default_rng(1)
-    reads = SampleReads.from_simulation(sample)
-    reads = SampleReads(
-        **{**reads.__dict__, "mapq": rng.choice([0, 7, 30, 60, 255], len(reads.codes))}
-    )
+    reads = ReadBatch.from_simulation(sample)
+    reads = dataclasses.replace(reads, mapq=rng.choice([0, 7, 30, 60, 255], reads.num_reads))
     plain = call_reads([reads], sample.reference)
     modelled = call_reads([reads], sample.reference, read_model=softpile.ReadModel())
     assert [(r.position, r.alleles, r.samples[0].genotype) for r in modelled.records] == [

@@ -12,7 +12,6 @@ from ._regions import DEFAULT_WINDOW as DEFAULT_WINDOW, parse_region as parse_re
 
 if TYPE_CHECKING:
     from ._reads import (
-        ReadBatch as ReadBatch,
         iter_windows as iter_windows,
         pileup_region as pileup_region,
         read_region as read_region,
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from ._table import HEADER as HEADER
 
 _LAZY = {
-    "ReadBatch": "._reads",
     "iter_windows": "._reads",
     "pileup_region": "._reads",
     "read_region": "._reads",
@@ -58,12 +56,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-# Variant calling: records and results need no pysam; the rest loads lazily.
+# Reads built from arrays, and variant calling on them: these need no pysam; the rest loads
+# lazily.
 from ._call_reads import call_reads as call_reads  # noqa: E402
 from ._call_types import (  # noqa: E402
     CallResult as CallResult,
     SampleCall as SampleCall,
-    SampleReads as SampleReads,
     VariantRecord as VariantRecord,
 )
 from ._indels import indel_scores as indel_scores  # noqa: E402
@@ -73,6 +71,7 @@ from ._params import (  # noqa: E402
     load_params as load_params,
     save_caller as save_caller,
 )
+from ._read_batch import ReadBatch as ReadBatch  # noqa: E402
 
 if TYPE_CHECKING:
     from ._call import (
@@ -107,7 +106,6 @@ __all__ += [
     "CallResult",
     "CallerParams",
     "SampleCall",
-    "SampleReads",
     "VariantRecord",
     "call_reads",
     "call_region",

@@ -22,10 +22,10 @@ from .._read_model import ReadModel
 from .._variants import VariantModel
 from . import _scoring, _shards
 from ._call_reads import call_reads
-from ._call_types import CallResult, SampleReads
+from ._call_types import CallResult
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
 from ._inputs import Inputs
-from ._reads import ReadBatch, batch_of
+from ._reads import batch_of
 from ._regions import parse_region
 from ._threads import check_threads
 from ._windows import stream_windows
@@ -73,18 +73,6 @@ def sample_name(bam: str | os.PathLike) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def _sample_reads(batch: ReadBatch) -> SampleReads:
-    return SampleReads(
-        codes=batch.codes.astype(np.int32),
-        quality=batch.quality.astype(np.float32),
-        insertions=batch.insertions,
-        inserted_sequences=batch.inserted_sequences,
-        starts=batch.starts,
-        mapq=batch.mapq,
-        names=batch.names,
-    )
 
 
 def _contig_lengths(bams: Sequence[str | os.PathLike]) -> dict[str, int]:
@@ -235,11 +223,13 @@ def _call_window(
     """`call_reads` on the reads of one window (one `ReadBatch` per input); without `arrays`,
     its records only."""
     batches = [batch_of(window, reads, min_baseq) for reads in window.reads]
+    reference = batches[0].reference
+    assert reference is not None, "a batch read from a BAM has its reference"
     # Pad the reference to a whole window so the last window compiles no new shape.
     codes = np.full(window_size + CALL_MARGIN, 5, dtype=np.int32)
-    codes[: window.read_end - window.start] = batches[0].reference
+    codes[: window.read_end - window.start] = reference
     result = call_reads(
-        [_sample_reads(batch) for batch in batches],
+        batches,
         codes,
         contig=window.contig,
         offset=window.start,

@@ -3,7 +3,7 @@
 SNVs come from `variant_scores` on a pileup of the reads; insertions and
 deletions come from the gap channel and the insertion flags (`_indels`). Several samples are
 piled up and scored at once with `jax.vmap`, in chunks of a fixed shape (`_scoring`). No pysam
-here: the rest of `softpile.io` reads BAM files into `SampleReads` and writes the records as VCF.
+here: the rest of `softpile.io` reads BAM files into `ReadBatch`es and writes the records as VCF.
 """
 
 from collections.abc import Sequence
@@ -17,9 +17,10 @@ from .._quality import QualityFilter
 from .._read_model import UNAVAILABLE_MAPQ, ReadModel
 from .._typing import ArrayLike
 from .._variants import MAX_QUALITY, VariantModel
-from ._call_types import CallResult, SampleCall, SampleReads, VariantRecord
+from ._call_types import CallResult, SampleCall, VariantRecord
 from ._genotype_fields import LETTERS, genotype_quality, phred, vcf_genotypes
 from ._indels import indel_records
+from ._read_batch import ReadBatch
 from ._scoring import SampleArrays, score_positions
 
 # _PAIR_INDEX[a, b]: index in GENOTYPES of the unordered pair of bases a, b.
@@ -29,7 +30,7 @@ for _g, (_a, _b) in enumerate(zip(ALLELE_1, ALLELE_2)):
 
 
 def call_reads(
-    samples: Sequence[SampleReads],
+    samples: Sequence[ReadBatch],
     reference: Int[ArrayLike, " positions"],
     *,
     contig: str = "chr",
@@ -59,7 +60,8 @@ def call_reads(
 
     **Arguments:**
 
-    - `samples`: one `SampleReads` per sample.
+    - `samples`: one [`softpile.io.ReadBatch`][] per sample; their `quality`, capped at
+      `mapq`, `read_weights` and `names` are used (see `ReadBatch`).
     - `reference`: `(R + margin,)` reference codes (`A=0 C=1 G=2 T=3 N=5`) from `offset` on;
       positions past `call_length` are only context (a deletion may reach into them).
     - `contig`: contig name of the records.
@@ -75,18 +77,18 @@ def call_reads(
     A `CallResult`.
 
     ```python
-    >>> from softpile.io import SampleReads, call_reads
+    >>> from softpile.io import ReadBatch, call_reads
     >>> from softpile.simulate import simulate
     >>> sample = simulate(0, reference_length=300, read_length=50, snv_positions=[100],
     ...                   heterozygous=[False])
-    >>> result = call_reads([SampleReads.from_simulation(sample)], sample.reference)
+    >>> result = call_reads([ReadBatch.from_simulation(sample)], sample.reference)
     >>> [(r.position, r.alleles, r.samples[0].genotype) for r in result.records]
     [(100, ('C', 'G'), (1, 1))]
 
     ```
     """
     if not samples:
-        raise ValueError("call_reads: `samples` is empty; pass one SampleReads per sample.")
+        raise ValueError("call_reads: `samples` is empty; pass one ReadBatch per sample.")
     reference = np.asarray(reference)
     if reference.ndim != 1 or not np.issubdtype(reference.dtype, np.integer):
         raise ValueError(
@@ -118,7 +120,7 @@ def call_reads(
     return CallResult(scores=scores, pileups=piled, records=records, contig=contig, start=offset)
 
 
-def _sample_arrays(sample: SampleReads, offset: int) -> SampleArrays:
+def _sample_arrays(sample: ReadBatch, offset: int) -> SampleArrays:
     """The arrays of `score_positions`, with starts relative to `offset`."""
     weights = 1.0 if sample.read_weights is None else sample.read_weights
     count = len(sample.codes)
@@ -130,7 +132,7 @@ def _sample_arrays(sample: SampleReads, offset: int) -> SampleArrays:
         weights=np.broadcast_to(np.asarray(weights, dtype=np.float32), (count,)),
         starts=np.asarray(sample.starts, dtype=np.int64) - offset,
         mapq=np.broadcast_to(np.asarray(mapq, dtype=np.int32), (count,)),
-        cycles=getattr(sample, "cycles", None),
+        cycles=sample.cycles,
     )
 
 

@@ -1,84 +1,10 @@
-"""The data types of variant calling: one sample's reads in (`SampleReads`), the records and
-results out (`SampleCall`, `VariantRecord`, `CallResult`)."""
+"""The data types of variant calling's output: the records and results (`SampleCall`,
+`VariantRecord`, `CallResult`); its input is one `ReadBatch` per sample."""
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-
-import numpy as np
 
 from .._pileup import Pileup
 from .._variants import VariantScores
-
-
-@dataclasses.dataclass(frozen=True)
-class SampleReads:
-    """One sample's reads in reference space (NumPy), the input of `call_reads`.
-
-    - `codes`: `(N, L)` int, `0..3` bases, `4` gap (deleted base), `5` N, `-1` padding.
-    - `quality`: `(N, L)` Phred qualities.
-    - `insertions`: `(N, L)` nonzero on a column followed by inserted bases.
-    - `inserted_sequences`: per read, `{column: inserted bases}` for its flagged columns.
-    - `starts`: `(N,)` absolute 0-based reference position of column 0.
-    - `read_weights`: `(N,)` per-read weights of the pileup, or None for 1.
-    - `mapq`: `(N,)` mapping qualities, or None. Each base quality is capped at its read's
-      MAPQ (as bcftools does; 255, "unavailable", caps nothing), so a MAPQ 0 read carries no
-      evidence; indel support is weighted by $1 - 10^{-\text{MAPQ}/10}$.
-    - `names`: the `N` read names, or None. Reads with the same name (the two mates of a
-      pair) count once as indel support, so overlapping mates are not double evidence.
-    """
-
-    codes: np.ndarray
-    quality: np.ndarray
-    insertions: np.ndarray
-    inserted_sequences: Sequence[Mapping[int, str]]
-    starts: np.ndarray
-    read_weights: np.ndarray | None = None
-    mapq: np.ndarray | None = None
-    names: Sequence[str] | None = None
-
-    def __post_init__(self):
-        codes = np.asarray(self.codes)
-        if codes.ndim != 2:
-            raise ValueError(f"SampleReads: `codes` must be (reads, length), got {codes.shape}.")
-        for name in ("quality", "insertions"):
-            if np.shape(getattr(self, name)) != codes.shape:
-                raise ValueError(
-                    f"SampleReads: `{name}` must have the shape of `codes` {codes.shape}, got "
-                    f"{np.shape(getattr(self, name))}."
-                )
-        per_read = {"starts": self.starts, "inserted_sequences": self.inserted_sequences}
-        per_read.update(read_weights=self.read_weights, mapq=self.mapq, names=self.names)
-        for name, value in per_read.items():
-            if value is not None and len(value) != len(codes):
-                raise ValueError(
-                    f"SampleReads: `{name}` needs one entry per read ({len(codes)}), got "
-                    f"{len(value)}."
-                )
-
-    def capped_quality(self) -> np.ndarray:
-        """`quality` capped at each read's MAPQ (255 caps nothing)."""
-        quality = np.asarray(self.quality, dtype=np.float32)
-        if self.mapq is None:
-            return quality
-        mapq = np.asarray(self.mapq, dtype=np.float32)
-        return np.minimum(quality, np.where(mapq == 255, np.inf, mapq)[:, None])
-
-    def templates(self) -> np.ndarray:
-        """`(N,)` an id per read name (mates share one), or one id per read without names."""
-        if self.names is None:
-            return np.arange(len(self.codes))
-        return np.unique(np.asarray(self.names, dtype=object), return_inverse=True)[1]
-
-    @classmethod
-    def from_simulation(cls, simulation) -> "SampleReads":
-        """The reads of a `softpile.simulate.Simulation`."""
-        return cls(
-            codes=simulation.reads,
-            quality=simulation.quality,
-            insertions=simulation.insertions,
-            inserted_sequences=simulation.inserted_sequences,
-            starts=simulation.starts,
-        )
 
 
 @dataclasses.dataclass(frozen=True)

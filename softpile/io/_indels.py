@@ -10,8 +10,9 @@ from .._encoding import GAP, N
 from .._quality import QualityFilter, soft_quality_filter
 from .._typing import ArrayLike
 from .._variants import _LN10, MAX_QUALITY, VariantModel
-from ._call_types import SampleCall, SampleReads, VariantRecord
+from ._call_types import SampleCall, VariantRecord
 from ._genotype_fields import LETTERS, genotype_quality, phred, vcf_genotypes
+from ._read_batch import ReadBatch
 
 INDEL_ERROR = 1e-4
 """Probability that a read shows an indel it does not carry, or misses one it carries: Q40,
@@ -97,7 +98,7 @@ def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
     )
 
 
-def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, column_weights):
+def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_weights):
     """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (count, weight)}` and
     `{anchor: templates carrying some event there}` (anchors absolute, 0-based)."""
     codes = np.asarray(sample.codes)
@@ -149,7 +150,7 @@ def _indel_events(sample: SampleReads, reference: np.ndarray, offset: int, colum
     return events, carriers
 
 
-def _column_weights(sample: SampleReads, quality_filter: QualityFilter | None) -> np.ndarray:
+def _column_weights(sample: ReadBatch, quality_filter: QualityFilter | None) -> np.ndarray:
     codes = np.asarray(sample.codes)
     weights = np.ones(codes.shape, dtype=np.float64)
     if sample.read_weights is not None:
@@ -173,7 +174,7 @@ class _ReferenceSupport:
     before the last of them. Prefix sums over each row make every query O(reads).
     """
 
-    def __init__(self, sample: SampleReads, weights: np.ndarray):
+    def __init__(self, sample: ReadBatch, weights: np.ndarray):
         codes = np.asarray(sample.codes)
         is_base = (codes >= 0) & (codes != GAP)
         self.base_prefix = np.pad(np.cumsum(is_base, axis=1, dtype=np.int32), ((0, 0), (1, 0)))

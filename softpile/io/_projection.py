@@ -4,7 +4,10 @@ Column `j` of row `n` is reference position `starts[n] + j`. `M/=/X` give base c
 base is the reference's), `D` the gap code, `N` padding; an entry whose quality (the base's,
 or for `D`/`N` the next query base's, 0 when none follows) is below `min_baseq` becomes
 padding with its insertion flag. Reads with one aligned block (`[S]M[S]`, most short reads)
-take a dense path of row slices; the others go through the per-operation projection.
+take a dense path of row slices; the others go through the per-operation projection. Each path
+also gives every column the sequencing cycle of the query base it comes from (for `D`, the next
+query base, whose quality it takes): the query index on the forward strand, `len(SEQ) - 1 -` it
+on the reverse strand, -1 on padding and where no stored base is read.
 """
 
 import types
@@ -13,7 +16,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._encoding import GAP, PAD, N
+from ._filters import FLAGS
 from ._overlaps import one_block_clip
+from ._read_batch import MAX_CYCLE
 from ._records import (
     CONSUMES_QUERY,
     CONSUMES_REFERENCE,
@@ -40,15 +45,16 @@ LETTER_CODES[ord("=")] = _EQUALS
 class Projection:
     """Reference-space arrays of a batch of reads clipped to `[start, end)` (dense, unpadded)."""
 
-    __slots__ = ("starts", "codes", "quality", "insertions", "inserted", "lengths")
+    __slots__ = ("starts", "codes", "quality", "insertions", "inserted", "lengths", "cycles")
 
-    def __init__(self, starts, codes, quality, insertions, inserted, lengths):
+    def __init__(self, starts, codes, quality, insertions, inserted, lengths, cycles):
         self.starts = starts
         self.codes = codes
         self.quality = quality
         self.insertions = insertions
         self.inserted = inserted
         self.lengths = lengths
+        self.cycles = cycles
 
 
 def project(
@@ -60,12 +66,13 @@ def project(
     *,
     sequences: bool = True,
     qualities: bool = True,
+    cycles: bool = True,
 ) -> Projection:
     """Project reads into reference space, clipped to `[start, end)`, after the BQ filter.
 
     `reference`: the letters of positions `[start, end)` (for `=` bases). Without `sequences`
     the inserted bases are not collected; without `qualities` the `quality` array is all
-    zeros (the count table needs neither).
+    zeros; without `cycles` the cycles are None (the count table needs none of them).
     """
     count = len(reads)
     clips = one_block_clip(reads, np.arange(count))
@@ -76,6 +83,7 @@ def project(
     codes = np.full((count, width), PAD, dtype=np.int8)
     quality = np.zeros((count, width), dtype=np.float32)
     insertions = np.zeros((count, width), dtype=np.float32)
+    cycle = np.full((count, width), -1, dtype=np.int16) if cycles else None
     # The inserted bases by read, for the few reads with an insertion flag.
     inserted: dict[int, dict[int, str]] | None = {} if sequences else None
     if simple.size:
@@ -89,6 +97,7 @@ def project(
             codes,
             quality,
             qualities,
+            cycle,
         )
     walked = _zero_length_reference_ops(reads) & (clips < 0)
     for project_rows, rows in (
@@ -108,6 +117,7 @@ def project(
                 insertions,
                 inserted,
                 qualities,
+                cycle,
             )
     equals = codes == _EQUALS
     if equals.any():
@@ -120,11 +130,11 @@ def project(
         for row, pieces in inserted.items():
             pieces_of[row] = pieces
         by_read = tuple(pieces_of)
-    return Projection(row_starts, codes, quality, insertions, by_read, row_lengths)
+    return Projection(row_starts, codes, quality, insertions, by_read, row_lengths, cycle)
 
 
 def _project_one_block(
-    reads, rows, clips, row_starts, row_lengths, min_baseq, codes, quality, qualities
+    reads, rows, clips, row_starts, row_lengths, min_baseq, codes, quality, qualities, cycle
 ) -> None:
     """Reads with one aligned block: row `n` is a slice of the read's bases, so each row is
     copied from one long array of all their bases (with `width` padding entries after it, so
@@ -146,6 +156,8 @@ def _project_one_block(
     row_end = row_lengths[rows, None]
     stored_end = np.minimum(np.maximum(lengths - first, 0)[:, None], row_end)
     block = (windows - PAD) * (columns < stored_end).view(np.int8) + PAD  # as above
+    if cycle is not None:  # the columns with a stored base that passed `min_baseq`
+        cycle[rows] = _one_block_cycles(reads, rows, first, block != PAD, width)
     if min_baseq <= 0:
         # Beyond the stored bases (SEQ '*', or a CIGAR longer than SEQ) a base reads N with Q0.
         block[(columns >= stored_end) & (columns < row_end)] = N
@@ -157,6 +169,28 @@ def _project_one_block(
         quality[rows] = windows * keep
 
 
+def _one_block_cycles(reads, rows, first, stored, width) -> np.ndarray:
+    """The cycles of one-block rows (`first`: the query index of column 0), -1 where not
+    `stored`: one up per column from the first column's cycle on the forward strand, one
+    down on the reverse strand. Like the codes, each row is a slice of one array: a ramp of
+    cycles up, then down."""
+    reverse = (reads.flag[rows] & FLAGS["REVERSE"]) != 0
+    lengths = reads.sequence_offsets[rows + 1] - reads.sequence_offsets[rows]
+    # Past the stored bases (`first >= lengths`) no column is stored; clip to stay in range.
+    first = np.minimum(first, lengths)
+    start = np.where(reverse, lengths - 1 - first, first)  # column 0's cycle, >= -1
+    longest = int(lengths.max(initial=0))
+    dtype = np.int16 if longest + width < MAX_CYCLE else np.int32
+    # One more than each cycle (then times `stored`, minus one): -width .. longest + width.
+    ramp = np.arange(-width, longest + width + 1, dtype=dtype)
+    index = np.where(reverse, 2 * ramp.size - 1 - (start + 1 + width), start + 1 + width)
+    ramps = np.lib.stride_tricks.sliding_window_view(np.concatenate([ramp, ramp[::-1]]), width)
+    cycles = ramps[index]
+    cycles *= stored
+    cycles -= 1
+    return cycles if dtype == np.int16 else np.minimum(cycles, MAX_CYCLE).astype(np.int16)
+
+
 def _zero_length_reference_ops(reads: Alignments) -> np.ndarray:
     """`(N,)` bool: reads with an empty M/=/X/D/N operation (htslib gives it a position)."""
     empty = CONSUMES_REFERENCE[reads.ops] & (reads.op_lengths == 0)
@@ -166,7 +200,18 @@ def _zero_length_reference_ops(reads: Alignments) -> np.ndarray:
 
 
 def _project_walked(
-    reads, rows, start, end, row_starts, min_baseq, codes, quality, insertions, inserted, qualities
+    reads,
+    rows,
+    start,
+    end,
+    row_starts,
+    min_baseq,
+    codes,
+    quality,
+    insertions,
+    inserted,
+    qualities,
+    cycle,
 ) -> None:
     """Reads with empty M/=/X/D/N operations, walked position by position as htslib's pileup
     does (`resolve_cigar2`): it moves at most one operation per position, so an empty
@@ -178,6 +223,7 @@ def _project_walked(
         lengths = reads.op_lengths[first_op:last_op].tolist()
         offset = int(reads.sequence_offsets[row])
         stored = int(reads.sequence_offsets[row + 1]) - offset
+        reverse = bool(reads.flag[row] & FLAGS["REVERSE"])
         read_start, read_end = int(reads.start[row]), int(reads.end[row])
         k, x, y = _next_reference_op(ops, lengths, 0, read_start, 0)
         for position in range(read_start, min(read_end, end)):
@@ -198,6 +244,8 @@ def _project_walked(
                 value = int(reads.original_quality[offset + query])
             if value < min_baseq:
                 continue
+            if cycle is not None and in_sequence and (IS_BASE[op] or op == DEL):
+                cycle[row, column] = min(stored - 1 - query if reverse else query, MAX_CYCLE)
             if IS_BASE[op]:
                 letter = reads.letters[offset + query] if in_sequence else ord("N")
                 codes[row, column] = LETTER_CODES[letter]
@@ -236,8 +284,26 @@ def _insertion_after(ops, lengths, k) -> int:
     return -1
 
 
+def _cycles_of(reads: Alignments, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The cycles of query indices `query` (in SEQ) of reads `rows` (at most `MAX_CYCLE`)."""
+    reverse = (reads.flag[rows] & FLAGS["REVERSE"]) != 0
+    lengths = reads.sequence_offsets[rows + 1] - reads.sequence_offsets[rows]
+    return np.minimum(np.where(reverse, lengths - 1 - query, query), MAX_CYCLE)
+
+
 def _project_general(
-    reads, rows, start, end, row_starts, min_baseq, codes, quality, insertions, inserted, qualities
+    reads,
+    rows,
+    start,
+    end,
+    row_starts,
+    min_baseq,
+    codes,
+    quality,
+    insertions,
+    inserted,
+    qualities,
+    cycle,
 ) -> None:
     """Any CIGAR: every operation's columns are laid out with `np.repeat`."""
     count = rows.size
@@ -322,6 +388,9 @@ def _project_general(
     kept_rows, kept_columns = rows[row[keep]], column[keep]
     kept_codes = entry_codes[keep]
     codes[kept_rows, kept_columns] = kept_codes
+    if cycle is not None:
+        read = keep & in_sequence & (entry_codes != PAD)
+        cycle[rows[row[read]], column[read]] = _cycles_of(reads, rows[row[read]], query_index[read])
     if qualities:
         present = kept_codes != PAD
         quality[kept_rows[present], kept_columns[present]] = entry_quality[keep][present]

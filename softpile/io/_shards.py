@@ -140,15 +140,17 @@ def _context():
 def _check_workers_start(context) -> None:
     """Start one worker that does nothing. A pool replaces a worker that dies as it starts, and
     goes on replacing it for ever: when the main script cannot be imported again in a worker
-    (its top level starts workers itself, or it came on stdin), say so instead."""
+    (its top level starts workers itself, or it came on stdin: `python - < script.py`), say
+    so instead."""
     process = context.Process(target=_nothing)
     process.start()
     process.join()
     if process.exitcode != 0:
         raise RuntimeError(
-            f"worker processes exit as they start (exit code {process.exitcode}): a script that "
-            "runs softpile on several threads must be a file that starts them under "
-            "`if __name__ == '__main__':`; or use one thread."
+            f"worker processes exit as they start (exit code {process.exitcode}): each one "
+            "imports the main script again, so a script that runs softpile on several threads "
+            "must be a file (not stdin) that starts them under `if __name__ == '__main__':`; "
+            "or use one thread."
         )
 
 

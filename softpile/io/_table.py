@@ -15,7 +15,7 @@ from ._filters import Filters
 from ._inputs import Inputs
 from ._progress import Progress
 from ._projection import project
-from ._reads import _bucket, _pad
+from ._read_batch import _bucket, _pad
 from ._regions import DEFAULT_WINDOW
 from ._threads import check_threads
 from ._windows import Window, stream_windows
@@ -123,7 +123,14 @@ def _count(window: Window, window_size: int, min_baseq: int):
     reads = window.reads[0]
     length = window.end - window.start
     projection = project(
-        reads, window.start, window.end, min_baseq, window.letters, sequences=False, qualities=False
+        reads,
+        window.start,
+        window.end,
+        min_baseq,
+        window.letters,
+        sequences=False,
+        qualities=False,
+        cycles=False,
     )
     columns = _bucket(projection.codes.shape[1])
     positions = min(_bucket(length), _bucket(window_size))

@@ -10,7 +10,7 @@ import pysam
 
 from .._encoding import N
 from .._genotypes import GENOTYPES, HOM_REF
-from ._call import CALL_MARGIN, CALL_MIN_BASEQ, CALL_WINDOW, _sample_reads
+from ._call import CALL_MARGIN, CALL_MIN_BASEQ, CALL_WINDOW
 from ._call_reads import _sample_arrays
 from ._filters import Filters
 from ._inputs import Inputs
@@ -152,11 +152,12 @@ def chunks_of(
             )
             for window in windows:
                 batch = batch_of(window, window.reads[0], filters.min_baseq)
-                reads = _sample_reads(batch)
+                reference = batch.reference
+                assert reference is not None, "a batch read from a BAM has its reference"
                 length = window.end - window.start
-                labels = truth.labels(window.contig, window.start, batch.reference[:length])
-                samples = [_sample_arrays(reads, window.start)]
-                for chunk in chunks(samples, batch.reference.astype(np.int32), length, False):
+                labels = truth.labels(window.contig, window.start, reference[:length])
+                samples = [_sample_arrays(batch, window.start)]
+                for chunk in chunks(samples, reference.astype(np.int32), length, False):
                     chunk_labels = np.full(CHUNK_POSITIONS, UNLABELLED, dtype=np.int32)
                     chunk_labels[: chunk.last - chunk.first] = labels[chunk.first : chunk.last]
                     yield TrainingChunk(
