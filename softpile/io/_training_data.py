@@ -152,12 +152,12 @@ def chunks_of(
             )
             for window in windows:
                 batch = batch_of(window, window.reads[0], filters.min_baseq)
-                reference = batch.reference
-                assert reference is not None, "a batch read from a BAM has its reference"
+                codes = batch.reference
+                assert codes is not None, "a batch read from a BAM has its reference"
                 length = window.end - window.start
-                labels = truth.labels(window.contig, window.start, reference[:length])
+                labels = truth.labels(window.contig, window.start, codes[:length])
                 samples = [_sample_arrays(batch, window.start)]
-                for chunk in chunks(samples, reference.astype(np.int32), length, False):
+                for chunk in chunks(samples, codes.astype(np.int32), length, False):
                     chunk_labels = np.full(CHUNK_POSITIONS, UNLABELLED, dtype=np.int32)
                     chunk_labels[: chunk.last - chunk.first] = labels[chunk.first : chunk.last]
                     yield TrainingChunk(
