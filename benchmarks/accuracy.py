@@ -40,12 +40,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pysam.bcftools
 from accuracy_scoring import (
+    alt_read_counts,
     bed_mask,
     calibration,
     load_calls,
     markdown_table,
+    recall_ceiling,
     repeat_mask,
     score,
 )
@@ -78,16 +81,20 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         for coverage in args.coverages:
-            truth, calls = [], {label: [] for label in callers}
+            truth, calls, alt_reads = [], {label: [] for label in callers}, []
             seconds = dict.fromkeys(callers, 0.0)
             for seed in args.seeds:
                 folder = (args.keep or Path(scratch)) / f"cov{coverage:g}-seed{seed}"
-                seed_truth, seed_calls = run_seed(args, callers, coverage, seed, folder)
+                seed_truth, seed_calls, seed_alt_reads = run_seed(
+                    args, callers, coverage, seed, folder
+                )
                 truth += seed_truth
+                alt_reads.append(seed_alt_reads)
                 for label, (records, elapsed) in seed_calls.items():
                     calls[label] += records
                     seconds[label] += elapsed
             print(describe_truth(coverage, truth), flush=True)
+            print(f"# {coverage:g}x reads: {recall_ceiling(np.concatenate(alt_reads))}")
             for label in callers:
                 rows.append(score_row(coverage, label, calls[label], truth, seconds[label]))
                 tables += calibration_rows(coverage, label, calls[label], truth)
@@ -200,7 +207,7 @@ def run_seed(args, callers: dict, coverage: float, seed: int, folder: Path):
         f"{confident.mean():.1%} confident; simulated and written in {simulated:.1f} s; {times}",
         flush=True,
     )
-    return truth, calls
+    return truth, calls, alt_read_counts(files.reads, files.reference, CONTIG, truth)
 
 
 def run_softpile(files, output: Path, extra: list[str]):

@@ -168,3 +168,31 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else math.nan
+
+
+def alt_read_counts(bam: Path, reference: Path, contig: str, truth: list[Call]) -> np.ndarray:
+    """For each confident true SNV, the reads whose base at its position is its ALT (softpile's
+    exact counts, every base quality kept)."""
+    from softpile.io import read_region
+
+    snvs = [t for t in truth if t.confident and not t.indel]
+    if not snvs:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.asarray(
+        read_region(bam, reference, contig, min_baseq=0).pileup(quality_weighting=False).counts
+    )
+    positions = np.array([t.key[2] - 1 for t in snvs])
+    alts = np.array(["ACGT".index(t.key[4]) for t in snvs])
+    return np.rint(counts[positions, alts]).astype(np.int64)
+
+
+def recall_ceiling(alt_reads: np.ndarray, needed: int = 2) -> str:
+    """What the reads allow: the share of true SNVs that `needed` reads show, and the best
+    SNV F1 of a caller that needs that many (recall at most that share, precision 1)."""
+    shown = float(np.mean(alt_reads >= needed)) if alt_reads.size else 0.0
+    best = 2 * shown / (1 + shown) if shown else 0.0
+    return (
+        f"{np.sum(alt_reads >= needed)} of {alt_reads.size} confident true SNVs ({shown:.1%}) "
+        f"have at least {needed} reads showing the ALT; a caller that needs {needed} recalls at "
+        f"most that share, so its SNV F1 is at most {best:.4f}"
+    )

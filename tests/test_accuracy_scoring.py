@@ -15,6 +15,7 @@ from accuracy_scoring import (  # noqa: E402
     calibration,
     load_calls,
     markdown_table,
+    recall_ceiling,
     repeat_mask,
     score,
 )
@@ -111,3 +112,10 @@ def test_calibration_bins_and_flag():
 def test_markdown_table():
     table = markdown_table(["a", "b", "c"], [["x", 0.5, math.nan]])
     assert table.splitlines() == ["| a | b | c |", "|---|---|---|", "| x | 0.5000 | - |"]
+
+
+def test_recall_ceiling_counts_snvs_that_enough_reads_show():
+    line = recall_ceiling(np.array([0, 1, 2, 5, 9]))
+    # 3 of 5 shown by >= 2 reads: recall <= 0.6, F1 <= 2 * 0.6 / 1.6 = 0.75.
+    assert line.startswith("3 of 5 confident true SNVs (60.0%)")
+    assert line.endswith("its SNV F1 is at most 0.7500")
