@@ -116,8 +116,8 @@ def training_chunks(
     ...                          tempfile.mkdtemp())
     >>> chunk = next(training_chunks(files.reads, files.reference, files.truth))
     >>> grads = jax.grad(genotype_loss)(CallerParams(), chunk)
-    >>> grads.read_model.quality_shift.shape, bool(grads.variant_model.heterozygosity < 0)
-    ((13,), True)
+    >>> grads.read_model.quality_shift.shape, grads.read_model.cycle_shift.shape
+    ((13,), (16,))
 
     ```
     """
