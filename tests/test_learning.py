@@ -138,3 +138,15 @@ def test_read_model_scores_are_differentiable_end_to_end_under_jit(files):
     step = 0.5
     finite = (loss(step) - loss(-step)) / (2 * step)
     assert np.isclose(float(jax.grad(loss)(0.0)), float(finite), rtol=0.2, atol=1e-6)
+
+
+def test_softpile_train_names_a_bad_init_file(files, tmp_path, capsys):
+    arguments = ["train", str(files.reads), "-f", str(files.reference), "--truth"]
+    arguments += [str(files.truth), "-o", str(tmp_path / "m.eqx"), "--init", str(files.reference)]
+    assert cli.main(arguments) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        f"{files.reference}: is not a model saved by softpile train (a CallerParams "
+        "written with equinox.tree_serialise_leaves)."
+    )
+    assert len(err.splitlines()) == 1 and not (tmp_path / "m.eqx").exists()

@@ -94,13 +94,13 @@ def test_a_caller_model_round_trips_through_a_file(tmp_path):
     params = CallerParams(
         softpile.ReadModel(cycle_shift=jnp.full(16, -1.5)), softpile.VariantModel(3e-3), 7.0
     )
-    save_caller(tmp_path / "model.eqx", params)
-    loaded = load_caller(tmp_path / "model.eqx")
+    save_caller(tmp_path / "runs" / "one" / "model.eqx", params)  # folders are made
+    loaded = load_caller(tmp_path / "runs" / "one" / "model.eqx")
     for got, want in zip(jax.tree.leaves(loaded), jax.tree.leaves(params)):
         np.testing.assert_array_equal(got, want)
     eqx_tuple = tmp_path / "variant.eqx"
     import equinox as eqx
 
     eqx.tree_serialise_leaves(eqx_tuple, softpile.VariantModel())
-    with pytest.raises(ValueError, match="not a model saved by softpile train"):
+    with pytest.raises(ValueError, match=f"^{eqx_tuple}: is not a model saved by softpile train"):
         load_caller(eqx_tuple)

@@ -53,8 +53,9 @@ class CallerParams(eqx.Module):
 
 def save_caller(path: str | os.PathLike, params: CallerParams) -> None:
     """Write `params` with `equinox.tree_serialise_leaves` (through a temporary file, so an
-    interrupted save leaves the old file whole)."""
+    interrupted save leaves the old file whole); missing folders are made."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     eqx.tree_serialise_leaves(partial, params)
     partial.replace(path)
@@ -73,7 +74,7 @@ def _deserialised(data: bytes, like):
 def _file_bytes(path: str | os.PathLike) -> bytes:
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"--params: no such file {str(path)!r}.")
+        raise ValueError(f"{os.fspath(path)}: does not exist.")
     return path.read_bytes()
 
 
@@ -82,7 +83,7 @@ def load_caller(path: str | os.PathLike) -> CallerParams:
     loaded = _deserialised(_file_bytes(path), CallerParams())
     if loaded is None:
         raise ValueError(
-            f"--params: {str(path)!r} is not a model saved by softpile train (a CallerParams "
+            f"{os.fspath(path)}: is not a model saved by softpile train (a CallerParams "
             "written with equinox.tree_serialise_leaves)."
         )
     return loaded
@@ -117,6 +118,7 @@ def load_params(path: str | os.PathLike) -> tuple[QualityFilter | None, VariantM
         if loaded is not None:
             return unpack(loaded)
     raise ValueError(
-        f"--params: {str(path)!r} is not a QualityFilter, a VariantModel or a (QualityFilter, "
-        "VariantModel) tuple saved with equinox.tree_serialise_leaves."
+        f"{os.fspath(path)}: is not a model saved by softpile train, a QualityFilter, a "
+        "VariantModel or a (QualityFilter, VariantModel) tuple saved with "
+        "equinox.tree_serialise_leaves."
     )
