@@ -230,21 +230,32 @@ def test_windows_do_not_change_the_calls(planted_files):
     np.testing.assert_allclose(pieces.scores.quality, whole.scores.quality, rtol=1e-5)
 
 
-def test_processes_do_not_change_the_calls(planted_files, clean_files, monkeypatch):
-    """Windows called by two worker processes give the records of one sequential pass."""
+@pytest.mark.parametrize("trained", [False, True], ids=["untrained", "read-model"])
+def test_processes_do_not_change_the_calls(planted_files, clean_files, monkeypatch, trained):
+    """Windows called by two worker processes give the records of one sequential pass, also
+    with a read model (it travels to the workers)."""
     import softpile.io._shards
     from softpile.io import iter_calls
 
     monkeypatch.setattr(softpile.io._shards, "MIN_SHARDED_LENGTH", 1)  # shard a small genome
     bams = [planted_files.reads, clean_files.reads]
+    read_model = None
+    if trained:
+        shifts = np.linspace(-4.0, 2.0, 16, dtype=np.float32)
+        read_model = softpile.ReadModel(cycle_shift=shifts, quality_shift=np.full(13, -2.0))
 
     def records(threads):
-        windows = iter_calls(bams, planted_files.reference, window_size=700, threads=threads)
+        windows = iter_calls(
+            bams, planted_files.reference, window_size=700, threads=threads, read_model=read_model
+        )
         return [record for window in windows for record in window.records]
 
     one = records(1)
     assert len(one) > 10
     assert records(2) == one
+    if trained:  # the model changes the records, so the workers must have used it
+        plain = iter_calls(bams, planted_files.reference, window_size=700)
+        assert [record for window in plain for record in window.records] != one
 
 
 # --- the differentiable part agrees with the arrays and with NumPy --------------------------
