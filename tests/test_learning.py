@@ -8,6 +8,7 @@ import pysam
 import pytest
 
 import softpile
+import softpile.io._train
 from softpile import cli
 from softpile._genotypes import GENOTYPES, HOM_REF
 from softpile.io import (
@@ -21,7 +22,13 @@ from softpile.io import (
 from softpile.io._training_data import INDEL_FLANK, UNLABELLED, Truth
 from softpile.simulate import simulate
 
-LENGTH = 250_000  # five blocks: four to train on, one held out
+LENGTH = 60_000  # five blocks of BLOCK: four to train on, one held out
+BLOCK = 12_000  # smaller blocks than the command's, so that a small genome has five
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(softpile.io._train, "BLOCK", BLOCK)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +128,7 @@ def test_softpile_train_writes_a_model_that_softpile_call_uses(files, tmp_path, 
 
 def test_softpile_train_refuses_too_small_a_region(files, tmp_path, capsys):
     arguments = ["train", str(files.reads), "-f", str(files.reference), "--truth"]
-    arguments += [str(files.truth), "-o", str(tmp_path / "m.eqx"), "-r", "sim:1-100000"]
+    arguments += [str(files.truth), "-o", str(tmp_path / "m.eqx"), "-r", "sim:1-20000"]
     assert cli.main(arguments) != 0
     err = capsys.readouterr().err
     assert "at least 5 are needed" in err and len(err.strip().splitlines()) == 1
