@@ -129,9 +129,15 @@ def one_hot_reads(
             f"one_hot_reads: gap ('-' or code 4) at {read}column {column} but gaps=False; "
             "pass gaps=True to encode deletions."
         )
+    return one_hot_valid(codes, gaps=gaps, n_channel=n_channel)
+
+
+def one_hot_valid(codes, *, gaps: bool, n_channel: bool = False) -> Array:
+    """`one_hot_reads` of integer codes that are valid by construction (made by softpile's own
+    reader), without the check: a compiled program without the check's host callback can be
+    kept in JAX's compilation cache between runs."""
     dtype = jnp.zeros((), float).dtype
-    table = jnp.asarray(_encoding_table(gaps, n_channel, dtype))
-    return table[jnp.asarray(codes) + 1]
+    return jnp.asarray(_encoding_table(gaps, n_channel, dtype))[jnp.asarray(codes) + 1]
 
 
 def _first_index(mask: np.ndarray) -> tuple[str, int]:

@@ -11,6 +11,7 @@ errors too (argparse's usage block is left to `--help`), and options are named a
 import argparse
 import importlib
 import math
+import os
 import sys
 
 # name -> (module, one-line help)
@@ -116,6 +117,34 @@ def _print_line(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+CACHE_VARIABLE = "SOFTPILE_CACHE_DIR"
+
+
+def use_compilation_cache() -> None:
+    """Keep the compiled programs on disk (JAX's persistent compilation cache), so that the next
+    run of a command loads them instead of compiling them again (about 1.5 s for `call`).
+
+    The folder is `$SOFTPILE_CACHE_DIR`, else `$XDG_CACHE_HOME/softpile/jax`, else
+    `~/.cache/softpile/jax`; `SOFTPILE_CACHE_DIR=` (empty) turns it off, and a folder given to
+    JAX itself (`JAX_COMPILATION_CACHE_DIR`) is left as it is. Worker processes inherit it
+    through the environment.
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    folder = os.environ.get(CACHE_VARIABLE)
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "softpile", "jax")
+    if not folder:
+        return
+    import jax
+
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args, unknown = _parser().parse_known_args(argv)
@@ -128,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (see `{error.prog} --help`)" if error.help_hint else ""
         _print_line(f"{error.prog}: error: {error}{hint}")
         return 2
+    use_compilation_cache()
     try:
         return importlib.import_module(args._module).run(args)
     except (CommandError, ValueError, OSError) as error:

@@ -1,6 +1,12 @@
+import os
+
 import jax
 import pytest
 from hypothesis import settings
+
+# Commands run by the tests (in this process or in child processes) keep no compilation cache
+# in the user's home; tests/test_cli_cache.py turns it on in a folder of its own.
+os.environ["SOFTPILE_CACHE_DIR"] = ""
 
 # Strict harness: implicit rank promotion and mixed-dtype promotion are bugs in library code.
 jax.config.update("jax_numpy_rank_promotion", "raise")

@@ -18,11 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._encoding import PAD, N, one_hot_reads
+from .._encoding import PAD, N, one_hot_valid
 from .._pileup import pileup
 from .._quality import soft_quality_filter
 from .._read_model import UNAVAILABLE_MAPQ, read_evidence
-from .._variants import VariantModel, variant_scores
+from .._variants import VariantModel, _variant_scores
 
 CHUNK_ROWS = 2048
 """Rows (reads, or pieces of reads wider than the chunk) per program call. A 50 kb window of
@@ -212,7 +212,10 @@ def chunk_scores(
     else:
         quality, mapq_weights = read_evidence(read_model, quality, cycles, mapq)
         weights = weights * mapq_weights
-    reads = one_hot_reads(codes, gaps=True)
+    # The engine's codes and reference are valid by construction, so the program skips the
+    # checks of `one_hot_reads` and `variant_scores`: checks run on the host, and a program
+    # with host callbacks cannot be kept in JAX's compilation cache between runs.
+    reads = one_hot_valid(codes, gaps=True)
     if quality_filter is not None:
         reads, _ = soft_quality_filter(quality_filter, reads, quality.astype(reads.dtype))
 
@@ -228,7 +231,9 @@ def chunk_scores(
         )
 
     piled = jax.vmap(one_sample)(reads, starts, quality, insertions, weights)
-    scores = jax.vmap(variant_scores, in_axes=(None, 0, None))(variant_model, piled, reference)
+    scores = jax.vmap(_variant_scores, in_axes=(None, 0, None))(
+        variant_model, piled.log_likelihoods, reference
+    )
     return piled, scores
 
 

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._encoding import one_hot_reads
+from .._encoding import one_hot_valid
 from .._pileup import pileup
 from . import _shards
 from ._filters import Filters
@@ -155,8 +155,9 @@ def _count(window: Window, window_size: int, min_baseq: int):
 def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
     """`totals` plus the exact counts of one chunk of reads: the `softpile.pileup` counts of
     one-hot reads with channels A, C, G, T, -, N and the insertion flags as a seventh channel,
-    quality weighting off. One compiled function per shape."""
-    reads = one_hot_reads(codes, gaps=True, n_channel=True)
+    quality weighting off. One compiled function per shape, without host callbacks (the
+    reader's codes are valid), so that JAX's compilation cache can keep it."""
+    reads = one_hot_valid(codes, gaps=True, n_channel=True)
     reads = jnp.concatenate([reads, insertions[..., None]], axis=-1)
     return totals + pileup(reads, starts, reference_length, quality_weighting=False).counts
 
