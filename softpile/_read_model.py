@@ -116,7 +116,16 @@ def read_evidence(
     shifted = quality + jnp.interp(quality, knots, model.quality_shift)
     bins = jnp.clip(cycles // CYCLE_BIN, 0, CYCLE_BINS - 1)
     shifted = jnp.maximum(shifted + jnp.where(cycles >= 0, model.cycle_shift[bins], 0.0), 0.0)
-    cap = jnp.where(mapq == UNAVAILABLE_MAPQ, jnp.inf, mapq.astype(quality.dtype))
     known = jnp.where(mapq == UNAVAILABLE_MAPQ, MAPQ_KNOTS[-1], mapq).astype(quality.dtype)
     weights = jnp.interp(known, jnp.asarray(MAPQ_KNOTS, quality.dtype), model.mapq_weights)
-    return jnp.minimum(shifted, cap[..., None]), weights
+    return cap_at_mapq(shifted, mapq), weights
+
+
+def cap_at_mapq(quality: Array, mapq: Array) -> Array:
+    """Each quality `(..., reads, length)` capped at its read's MAPQ `(..., reads)`, as
+    bcftools does; MAPQ 255 ("unavailable") caps nothing. The dtype of `quality` is kept
+    (uint8 too, where 255 is already the largest value)."""
+    cap = mapq.astype(quality.dtype)
+    if jnp.issubdtype(quality.dtype, jnp.floating):
+        cap = jnp.where(mapq == UNAVAILABLE_MAPQ, jnp.inf, cap)
+    return jnp.minimum(quality, cap[..., None])

@@ -8,6 +8,7 @@ from jaxtyping import Array, Float
 
 from .._encoding import GAP, N
 from .._quality import QualityFilter, soft_quality_filter
+from .._read_model import UNAVAILABLE_MAPQ
 from .._typing import ArrayLike
 from .._variants import _LN10, MAX_QUALITY, VariantModel
 from ._call_types import SampleCall, VariantRecord
@@ -157,7 +158,7 @@ def _column_weights(sample: ReadBatch, quality_filter: QualityFilter | None) -> 
         weights *= np.asarray(sample.read_weights, dtype=np.float64)[:, None]
     if sample.mapq is not None:
         mapq = np.asarray(sample.mapq, dtype=np.float64)
-        weights *= np.where(mapq == 255, 1.0, 1.0 - 10.0 ** (-mapq / 10.0))[:, None]
+        weights *= np.where(mapq == UNAVAILABLE_MAPQ, 1.0, 1.0 - 10.0 ** (-mapq / 10.0))[:, None]
     if quality_filter is not None:
         ones = jnp.ones(codes.shape + (1,))
         _, filter_weights = soft_quality_filter(

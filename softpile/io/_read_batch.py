@@ -12,6 +12,7 @@ import numpy as np
 
 from .._encoding import PAD, one_hot_reads
 from .._pileup import Pileup, pileup
+from .._read_model import UNAVAILABLE_MAPQ
 
 _NO_INSERTIONS = types.MappingProxyType({})  # the inserted bases of a read without any
 
@@ -202,7 +203,7 @@ class ReadBatch:
         if self.mapq is None:
             return quality
         mapq = np.asarray(self.mapq, dtype=np.float32)
-        return np.minimum(quality, np.where(mapq == 255, np.inf, mapq)[:, None])
+        return np.minimum(quality, np.where(mapq == UNAVAILABLE_MAPQ, np.inf, mapq)[:, None])
 
     def templates(self) -> np.ndarray:
         """`(N,)` an id per read name (mates share one), or one id per read without names."""

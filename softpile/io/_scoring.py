@@ -15,13 +15,12 @@ import functools
 from collections.abc import Iterator, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .._encoding import PAD, N, one_hot_valid
 from .._pileup import pileup
 from .._quality import soft_quality_filter
-from .._read_model import UNAVAILABLE_MAPQ, read_evidence
+from .._read_model import UNAVAILABLE_MAPQ, cap_at_mapq, read_evidence
 from .._variants import VariantModel, _variant_scores
 
 CHUNK_ROWS = 2048
@@ -205,10 +204,7 @@ def chunk_scores(
     as bcftools does; with one, `read_evidence` gives the qualities and read weights.
     """
     if read_model is None:
-        cap = mapq.astype(quality.dtype)
-        if jnp.issubdtype(quality.dtype, jnp.floating):
-            cap = jnp.where(mapq == UNAVAILABLE_MAPQ, jnp.inf, cap)
-        quality = jnp.minimum(quality, cap[..., None])
+        quality = cap_at_mapq(quality, mapq)
     else:
         quality, mapq_weights = read_evidence(read_model, quality, cycles, mapq)
         weights = weights * mapq_weights
