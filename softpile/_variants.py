@@ -137,12 +137,18 @@ def variant_scores(
     return _variant_scores(params, pileup.log_likelihoods, reference)
 
 
-@jax.jit
-def _variant_scores(params, log_likelihoods, reference):
+def log_posteriors_of(params, log_likelihoods, reference):
+    """`(R, 10)` log posteriors of the genotypes: the log-likelihoods plus the prior of
+    `params` (a `VariantModel`), normalised."""
     log_joint = log_likelihoods + genotype_log_prior(params.heterozygosity, reference).astype(
         log_likelihoods.dtype
     )
-    log_posteriors = jax.nn.log_softmax(log_joint, axis=-1)
+    return jax.nn.log_softmax(log_joint, axis=-1)
+
+
+@jax.jit
+def _variant_scores(params, log_likelihoods, reference):
+    log_posteriors = log_posteriors_of(params, log_likelihoods, reference)
     posteriors = jnp.exp(log_posteriors)
     reference = reference.astype(jnp.int32)
     is_n = reference == N

@@ -10,9 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._genotypes import ALLELE_1, ALLELE_2, genotype_log_prior
+from .._genotypes import ALLELE_1, ALLELE_2
 from .._read_model import ReadModel
-from .._variants import VariantModel
+from .._variants import VariantModel, log_posteriors_of
 from ._inputs import Inputs
 from ._params import CallerParams, save_caller
 from ._scoring import chunk_scores
@@ -53,10 +53,14 @@ def genotype_loss(params: CallerParams, chunk: TrainingChunk):
 
 def _loss(params: CallerParams, arrays, labels):
     _, scores = chunk_scores(params.variant_model, None, params.read_model, *arrays)
-    theta = params.variant_model.heterozygosity
-    reference = jnp.asarray(arrays[-1])
-    log_prior = genotype_log_prior(theta, reference).astype(scores.log_likelihoods.dtype)
-    log_posteriors = jax.nn.log_softmax(scores.log_likelihoods[0] + log_prior, axis=-1)
+    return _labels_loss(params, scores, arrays[-1], labels)
+
+
+def _labels_loss(params: CallerParams, scores, reference, labels):
+    """The mean negative log posterior of `labels` under one sample's `scores`."""
+    log_posteriors = log_posteriors_of(
+        params.variant_model, scores.log_likelihoods[0], jnp.asarray(reference)
+    )
     labels = jnp.asarray(labels)
     labelled = labels != UNLABELLED
     picked = jnp.take_along_axis(log_posteriors, jnp.maximum(labels, 0)[:, None], axis=-1)[:, 0]
@@ -79,7 +83,8 @@ def _step(trainable, state, arrays, labels, optimiser, min_qual):
 @eqx.filter_jit
 def _evaluate(params: CallerParams, arrays, labels):
     _, scores = chunk_scores(params.variant_model, None, params.read_model, *arrays)
-    return _loss(params, arrays, labels), scores.genotype[0], scores.quality[0]
+    loss = _labels_loss(params, scores, arrays[-1], labels)
+    return loss, scores.genotype[0], scores.quality[0]
 
 
 @dataclasses.dataclass(frozen=True)
