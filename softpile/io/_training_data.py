@@ -121,9 +121,7 @@ def training_chunks(
 
     ```
     """
-    with Inputs(bam, reference) as source:
-        regions = source.regions(region)
-    yield from chunks_of(bam, reference, Truth(truth, confident), regions, call_filters(**filters))
+    yield from chunks_of(bam, reference, Truth(truth, confident), [region], call_filters(**filters))
 
 
 def call_filters(**filters) -> Filters:
@@ -135,11 +133,12 @@ def chunks_of(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
     truth: Truth,
-    regions: Sequence[tuple[str, int, int]],
+    regions: Sequence[str | tuple[str, int, int] | None],
     filters: Filters,
 ) -> Iterator[TrainingChunk]:
-    """The `TrainingChunk`s of `bam` over `regions` (0-based half-open), read window by window
-    through the engine that calling uses."""
+    """The `TrainingChunk`s of `bam` over `regions` (each as `stream_windows` takes it: 0-based
+    half-open, a samtools string, or None for every contig), read window by window through the
+    engine that calling uses."""
     with Inputs(bam, reference) as source:
         for region in regions:
             windows = stream_windows(
