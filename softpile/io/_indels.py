@@ -99,15 +99,15 @@ def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
     )
 
 
-def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_weights):
+def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_weights, templates):
     """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (count, weight)}` and
-    `{anchor: templates carrying some event there}` (anchors absolute, 0-based)."""
+    `{anchor: templates carrying some event there}` (anchors absolute, 0-based; `templates`
+    as `sample.templates()`)."""
     codes = np.asarray(sample.codes)
     starts = np.asarray(sample.starts, dtype=np.int64)
     is_gap = codes == GAP
     is_base = (codes >= 0) & ~is_gap
     letters = LETTERS[np.where(reference < 0, N, reference)].tobytes().decode("ascii")
-    templates = sample.templates()
     # Per event, the largest weight of each template (mates count once).
     support: dict[tuple[int, str, str], dict[int, float]] = {}
     carriers: dict[int, set[int]] = {}
@@ -119,7 +119,10 @@ def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_
         carriers.setdefault(anchor, set()).add(template)
 
     width = codes.shape[1]
-    for read, column in np.argwhere(is_gap[:, 1:] & is_base[:, :-1]).tolist():
+    gapped = np.flatnonzero(is_gap.any(axis=1))  # few reads have a deletion
+    opened = is_gap[gapped, 1:] & is_base[gapped, :-1]
+    for row, column in np.argwhere(opened).tolist():
+        read = int(gapped[row])
         first = column + 1
         end = first
         while end < width and is_gap[read, end]:
@@ -135,8 +138,10 @@ def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_
         ref_allele = letters[anchor : anchor + size + 1]
         add(read, column, anchor + offset, ref_allele, ref_allele[0])
 
-    flagged = np.argwhere(np.asarray(sample.insertions) != 0)
-    for read, column in flagged.tolist():
+    insertions = np.asarray(sample.insertions)
+    inserting = np.flatnonzero(insertions.any(axis=1))
+    for row, column in np.argwhere(insertions[inserting] != 0).tolist():
+        read = int(inserting[row])
         inserted = sample.inserted_sequences[read].get(column, "").upper()
         anchor = int(starts[read]) + column - offset
         if not inserted or not 0 <= anchor < reference.size:
@@ -168,47 +173,72 @@ def _column_weights(sample: ReadBatch, quality_filter: QualityFilter | None) -> 
     return weights
 
 
-class _ReferenceSupport:
-    """Counts the reads that show the reference allele at an indel site.
+def _reference_support(
+    sample: ReadBatch,
+    weights: np.ndarray,
+    templates: np.ndarray,
+    sites: list[tuple[int, int]],
+    carriers: dict[int, set[int]],
+) -> np.ndarray:
+    """`(sites, 2)`: how many templates show the reference allele at each `(anchor, span)`
+    site, and the sum of their weights (mates count once, with the larger weight).
 
-    A read shows it when it has bases on all of `anchor .. anchor + span` and no insertion
-    before the last of them. Prefix sums over each row make every query O(reads).
+    A read shows it when it has bases on all of `anchor .. anchor + span`, no insertion before
+    the last of them, and its template carries no indel event at `anchor`. All sites are
+    looked up at once: the reads that can cover a site are a range of the reads sorted by
+    start.
     """
-
-    def __init__(self, sample: ReadBatch, weights: np.ndarray):
-        codes = np.asarray(sample.codes)
-        is_base = (codes >= 0) & (codes != GAP)
-        self.base_prefix = np.pad(np.cumsum(is_base, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-        self.insertion_prefix = np.pad(
-            np.cumsum(np.asarray(sample.insertions) != 0, axis=1, dtype=np.int32), ((0, 0), (1, 0))
-        )
-        self.starts = np.asarray(sample.starts, dtype=np.int64)
-        self.width = codes.shape[1]
-        self.rows = np.arange(codes.shape[0])
-        self.weights = weights
-        self.templates = sample.templates()
-
-    def __call__(self, anchor: int, span: int, carriers: set[int]) -> tuple[float, float]:
-        first = anchor - self.starts
-        inside = (first >= 0) & (first + span < self.width)
-        first = np.where(inside, first, 0)
-        rows = self.rows
-        bases = self.base_prefix[rows, first + span + 1] - self.base_prefix[rows, first]
-        inserted = self.insertion_prefix[rows, first + span] - self.insertion_prefix[rows, first]
-        supports = inside & (bases == span + 1) & (inserted == 0)
-        supports &= ~np.isin(self.templates, list(carriers))
-        # Mates count once, with the larger of their weights.
-        unique, inverse = np.unique(self.templates[supports], return_inverse=True)
-        best = np.zeros(unique.size)
-        np.maximum.at(best, inverse, self.weights[rows[supports], first[supports]])
-        return float(unique.size), float(best.sum())
+    support = np.zeros((len(sites), 2))
+    codes = np.asarray(sample.codes)
+    if not sites or not codes.size:
+        return support
+    width = codes.shape[1]
+    anchors = np.array([anchor for anchor, _ in sites], dtype=np.int64)
+    spans = np.array([span for _, span in sites], dtype=np.int64)
+    order = np.argsort(np.asarray(sample.starts, dtype=np.int64), kind="stable")
+    starts = np.asarray(sample.starts, dtype=np.int64)[order]
+    # Candidate (site, read) pairs: reads starting in [anchor + span - width + 1, anchor].
+    low = np.searchsorted(starts, anchors + spans - width + 1, side="left")
+    high = np.searchsorted(starts, anchors, side="right")
+    counts = np.maximum(high - low, 0)
+    site = np.repeat(np.arange(len(sites)), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    read = order[np.repeat(low, counts) + within]
+    first = anchors[site] - np.asarray(sample.starts, dtype=np.int64)[read]
+    # Columns first .. first + span of each pair (spans differ: columns past one are ignored).
+    columns = first[:, None] + np.arange(spans.max() + 1)
+    used = columns <= (first + spans[site])[:, None]
+    columns = np.minimum(columns, width - 1)
+    pair_codes = codes[read[:, None], columns]
+    bases = np.where(used, (pair_codes >= 0) & (pair_codes != GAP), True).all(axis=1)
+    inserted = np.asarray(sample.insertions)[read[:, None], columns] != 0
+    # An insertion after the last base does not break the reference allele.
+    inserted &= columns < (first + spans[site])[:, None]
+    shows = bases & ~np.where(used, inserted, False).any(axis=1)
+    carried = np.array(
+        [(k, t) for k, (anchor, _) in enumerate(sites) for t in carriers.get(anchor, ())],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    total = int(templates.max()) + 1
+    pair_keys = site * total + templates[read]
+    shows &= ~np.isin(pair_keys, carried[:, 0] * total + carried[:, 1])
+    unique, inverse = np.unique(pair_keys[shows], return_inverse=True)
+    best = np.zeros(unique.size)
+    np.maximum.at(best, inverse, weights[read[shows], first[shows]])
+    np.add.at(support[:, 0], unique // total, 1.0)
+    np.add.at(support[:, 1], unique // total, best)
+    return support
 
 
 def indel_records(
     samples, reference, piled, variant_model, quality_filter, contig, offset, call_length
 ):
     weights = [_column_weights(sample, quality_filter) for sample in samples]
-    found = [_indel_events(sample, reference, offset, w) for sample, w in zip(samples, weights)]
+    templates = [sample.templates() for sample in samples]
+    found = [
+        _indel_events(sample, reference, offset, w, t)
+        for sample, w, t in zip(samples, weights, templates)
+    ]
     totals: dict[tuple[int, str, str], float] = {}
     for events, _ in found:
         for key, (count, _) in events.items():
@@ -225,14 +255,11 @@ def indel_records(
     keys = [chosen[anchor] for anchor in sorted(chosen)]
     alternate = np.zeros((len(samples), len(keys), 2))
     reference_side = np.zeros((len(samples), len(keys), 2))
+    sites = [(anchor, len(ref_allele)) for anchor, ref_allele, _ in keys]
     for s, (sample, (events, carriers)) in enumerate(zip(samples, found)):
-        reference_support = _ReferenceSupport(sample, weights[s])
         for k, key in enumerate(keys):
-            anchor, ref_allele, _ = key
             alternate[s, k] = events.get(key, (0.0, 0.0))
-            reference_side[s, k] = reference_support(
-                anchor, len(ref_allele), carriers.get(anchor, set())
-            )
+        reference_side[s] = _reference_support(sample, weights[s], templates[s], sites, carriers)
     log_likelihoods, posteriors, quality = _scored_sites(
         variant_model, alternate[..., 1], reference_side[..., 1]
     )
