@@ -72,6 +72,24 @@ def test_labels_outside_the_confident_regions_are_ignored(files, tmp_path):
     assert len(kept) > 200
 
 
+def test_confident_intervals_overlapping_unsorted_and_far_apart(files, tmp_path):
+    """Any BED (overlapping, nested, unsorted, empty intervals, other contigs) marks exactly
+    the positions a plain loop over its intervals marks, in windows anywhere."""
+    rng = np.random.default_rng(3)
+    rows = [(int(a), int(a + rng.integers(0, 40))) for a in rng.integers(0, 2_000, 60)]
+    bed = tmp_path / "confident.bed"
+    bed.write_text("".join(f"sim\t{a}\t{b}\nother\t{b}\t{b + 5}\n" for a, b in rows))
+    truth = Truth(files.truth, bed)
+    for start, size in [(0, 2_100), (150, 37), (1_999, 1), (2_050, 300), (900, 400)]:
+        expected = np.zeros(size, dtype=bool)
+        for first, last in rows:
+            expected[max(first - start, 0) : max(last - start, 0)] = True
+        np.testing.assert_array_equal(truth._inside("sim", start, start + size), expected)
+        labels = truth.labels("sim", start, np.zeros(size, dtype=np.int32))
+        assert not np.any((labels != UNLABELLED) & ~expected)
+    assert not truth._inside("chrX", 0, 100).any()  # a contig the BED does not name
+
+
 def test_gradients_flow_from_a_real_bam_into_every_learnable_part(files):
     chunk = next(training_chunks(files.reads, files.reference, files.truth, "sim:1-20000"))
     grads = jax.grad(genotype_loss)(CallerParams(), chunk)

@@ -34,12 +34,19 @@ class Truth:
 
     def __init__(self, vcf: str | os.PathLike, confident: str | os.PathLike | None = None):
         self.vcf = os.fspath(vcf)
-        self.confident = None
+        self.confident: dict[str, tuple[np.ndarray, ...]] | None = None
         if confident is not None:
-            self.confident = {}
+            intervals: dict[str, list[tuple[int, int]]] = {}
             with open(confident) as lines:
                 for row in pysam.tabix_iterator(lines, pysam.asBed()):  # pyright: ignore[reportArgumentType]
-                    self.confident.setdefault(row.contig, []).append((row.start, row.end))
+                    intervals.setdefault(row.contig, []).append((row.start, row.end))
+            # Per contig, the intervals sorted by start, each ending at the largest end so far
+            # (the same union, and sorted ends): a window finds the intervals that reach it by
+            # two binary searches.
+            self.confident = {}
+            for contig, pairs in intervals.items():
+                starts, ends = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2).T
+                self.confident[contig] = (starts, np.maximum.accumulate(ends))
 
     def labels(self, contig: str, start: int, reference: np.ndarray) -> np.ndarray:
         """`(len(reference),)` the index in `softpile.GENOTYPES` of the true genotype at
@@ -51,11 +58,22 @@ class Truth:
             for record in variants.fetch(contig, max(start - INDEL_FLANK, 0), end):
                 _label(labels, record, start)
         if self.confident is not None:
-            inside = np.zeros(reference.size, dtype=bool)
-            for first, last in self.confident.get(contig, ()):
-                inside[max(first - start, 0) : max(last - start, 0)] = True
-            labels[~inside] = UNLABELLED
+            labels[~self._inside(contig, start, end)] = UNLABELLED
         return labels
+
+    def _inside(self, contig: str, start: int, end: int) -> np.ndarray:
+        """`(end - start,)` whether each position is in some confident interval."""
+        assert self.confident is not None
+        empty = np.zeros(0, np.int64)
+        starts, ends = self.confident.get(contig, (empty, empty))
+        # The intervals that start before `end`, after the last one ending by `start`.
+        first = int(np.searchsorted(ends, start, side="right"))
+        last = int(np.searchsorted(starts, end, side="left"))
+        size = end - start
+        cover = np.zeros(size + 1, dtype=np.int64)
+        np.add.at(cover, np.clip(starts[first:last] - start, 0, size), 1)
+        np.add.at(cover, np.clip(ends[first:last] - start, 0, size), -1)
+        return np.cumsum(cover[:-1]) > 0
 
 
 def _label(labels: np.ndarray, record, start: int) -> None:
