@@ -14,9 +14,10 @@ process and with the same options (samtools' defaults, BAQ off), writing to a fi
   process, since pysam ships no samtools executable).
 
 It prints the wall seconds (best of `--repeats`) and peak RSS (largest) of each child alone,
-their ratios (softpile / samtools), and checks that the two outputs agree on every printed
-column (parsed by `tests/io_helpers.py`, a block of positions at a time), so the timing
-compares like with like.
+the peaks of its whole process tree (worker processes included; RSS and PSS, see
+`child_process.py`), their ratios (softpile / samtools), and checks that the two outputs
+agree on every printed column (parsed by `tests/io_helpers.py`, a block of positions at a
+time), so the timing compares like with like.
 
 Then, per length, the steady-state speed of reading alone, in one process each, start-up
 excluded: BAM -> `ReadBatch` (`softpile.io.iter_windows` over the whole BAM, after one warm-up
@@ -128,12 +129,13 @@ def compare(length: int, args) -> None:
             for label, command in commands(sample.bam, sample.fasta, ours, theirs).items()
         }
         (ours_wall, ours_rss, ours_tree), (theirs_wall, theirs_rss, theirs_tree) = runs.values()
-        print(f"{'':26}{'wall s':>10}{'peak RSS MiB':>15}{'tree peak MiB':>15}")
+        print(f"{'':26}{'wall s':>10}{'peak RSS MiB':>15}{'tree RSS MiB':>15}{'tree PSS MiB':>15}")
         for label, (wall, rss, tree) in runs.items():
-            print(f"{label:26}{wall:10.2f}{rss:15.0f}{tree:15.0f}")
+            print(f"{label:26}{wall:10.2f}{rss:15.0f}{tree[0]:15.0f}{tree[1]:15.0f}")
         print(
             f"{'ratio softpile/samtools':26}{ours_wall / theirs_wall:10.2f}"
-            f"{ours_rss / theirs_rss:15.2f}{ours_tree / theirs_tree:15.2f}"
+            f"{ours_rss / theirs_rss:15.2f}{ours_tree[0] / theirs_tree[0]:15.2f}"
+            f"{ours_tree[1] / theirs_tree[1]:15.2f}"
         )
         agree = check_agreement(ours, theirs, sample.fasta)
 

@@ -21,8 +21,9 @@ Whole processes are timed, start-up included. Wall seconds are the best of `--re
 bcftools, the wall is the pipeline's (until both halves have exited). Peak RSS is each child
 alone (the largest over the repeats), measured from a small runner process so that this
 script's own memory is not charged to the children; the bcftools pipeline's peak is the sum of
-its two halves, which run at the same time. The tree peak adds every descendant (softpile's
-worker processes with `--threads`), sampled (see `child_process.py`). Ratios are softpile /
+its two halves, which run at the same time. The tree peaks add every descendant (softpile's
+worker processes with `--threads`), sampled: RSS counts a page shared by processes once per
+process, PSS splits it between them (see `child_process.py`). Ratios are softpile /
 bcftools. `--softpile-args` adds options to `softpile call`, e.g. `"--threads 1"`. The record counts
 of the two VCFs (all records, and those whose FILTER is PASS or `.`) are printed next to the
 number of planted variants, as a sanity check; `benchmarks/accuracy.py` scores calls.
@@ -81,17 +82,20 @@ def compare(length: int, args) -> None:
         ours_counts, theirs_counts = count_records(ours), count_records(theirs)
 
     theirs_rss = mpileup_rss + call_rss
-    header = f"{'wall s':>10}{'peak RSS MiB':>15}{'tree peak MiB':>15}{'records':>10}{'pass':>8}"
-    print(f"{'':34}{header}")
-    print(f"{'softpile call':34}{ours_wall:10.2f}{ours_rss:15.0f}{ours_tree:15.0f}", end="")
-    print(f"{ours_counts[0]:10,}{ours_counts[1]:8,}")
+    header = f"{'wall s':>10}{'peak RSS MiB':>15}{'tree RSS MiB':>15}{'tree PSS MiB':>15}"
+    print(f"{'':34}{header}{'records':>10}{'pass':>8}")
+    print(f"{'softpile call':34}{ours_wall:10.2f}{ours_rss:15.0f}", end="")
+    print(f"{ours_tree[0]:15.0f}{ours_tree[1]:15.0f}{ours_counts[0]:10,}{ours_counts[1]:8,}")
     print(f"{'bcftools mpileup | call -mv':34}{theirs_wall:10.2f}{theirs_rss:15.0f}", end="")
-    print(f"{theirs_tree:15.0f}{theirs_counts[0]:10,}{theirs_counts[1]:8,}")
+    print(
+        f"{theirs_tree[0]:15.0f}{theirs_tree[1]:15.0f}{theirs_counts[0]:10,}{theirs_counts[1]:8,}"
+    )
     print(f"{'  bcftools mpileup -a AD,DP':34}{'':10}{mpileup_rss:15.0f}")
     print(f"{'  bcftools call -mv':34}{'':10}{call_rss:15.0f}")
     print(
         f"{'ratio softpile/bcftools':34}{ours_wall / theirs_wall:10.2f}"
-        f"{ours_rss / theirs_rss:15.2f}{ours_tree / theirs_tree:15.2f}\n"
+        f"{ours_rss / theirs_rss:15.2f}{ours_tree[0] / theirs_tree[0]:15.2f}"
+        f"{ours_tree[1] / theirs_tree[1]:15.2f}\n"
     )
 
 

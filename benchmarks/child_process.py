@@ -9,7 +9,10 @@ Two peaks are reported. Each command's own peak RSS (`ru_maxrss`, exact) counts 
 only, not the worker processes it starts; the tree peak is the largest sum of the RSS of every
 process of the pipeline and all their descendants (workers, a fork server), read from `/proc`
 every `TREE_INTERVAL` seconds, so a peak shorter than that may be missed (Linux only; 0
-elsewhere). Pages shared between processes count once per process, as in `ps`.
+elsewhere). In the tree RSS, pages shared between processes (the libraries, and what worker
+processes forked from one server share with it) count once per process, as in `ps`; the tree
+PSS (proportional set size, from `/proc/PID/smaps_rollup`) splits each shared page between
+the processes that share it, so it is the memory the whole run takes from the machine.
 """
 
 import json
@@ -20,12 +23,22 @@ TREE_INTERVAL = 0.05
 """Seconds between two readings of the process tree's RSS."""
 
 # Runs one command, or several joined by pipes, and prints the exit status, wall seconds (until
-# all have exited) and peak RSS of each, and the peak RSS of the whole process tree.
+# all have exited) and peak RSS of each, and the peak RSS and PSS of the whole process tree.
 _RUNNER = """
 import json, os, subprocess, sys, tempfile, threading, time
 commands, interval = json.loads(sys.argv[1]), float(sys.argv[2])
 
-def tree_rss(roots):
+def pss(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass  # exited meanwhile, or not readable
+    return 0
+
+def tree_memory(roots):
     children, rss = {}, {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -37,17 +50,18 @@ def tree_rss(roots):
             continue  # exited meanwhile
         children.setdefault(int(fields[1]), []).append(int(name))
         rss[int(name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, list(roots)
+    total, proportional, todo = 0, 0, list(roots)
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        proportional += pss(pid) if pid in rss else 0
         todo += children.get(pid, [])
-    return total
+    return total, proportional
 
-peak, stop = [0], threading.Event()
+peak, stop = [0, 0], threading.Event()
 def sample(roots):
     while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss(roots))
+        peak[:] = map(max, peak, tree_memory(roots))
         stop.wait(interval)
 
 errors = [tempfile.TemporaryFile() for _ in commands]
@@ -81,13 +95,13 @@ report = []
 for process, error in zip(processes, errors):
     error.seek(0)
     report.append([*results[process.pid], error.read().decode(errors="replace")])
-print(json.dumps([wall, report, peak[0] / 2**20]))
+print(json.dumps([wall, report, [peak[0] / 2**20, peak[1] / 2**20]]))
 """
 
 
-def measure(*commands: list[str]) -> tuple[float, list[float], float]:
+def measure(*commands: list[str]) -> tuple[float, list[float], tuple[float, float]]:
     """Wall seconds of the pipeline, the peak RSS (MiB) of each of its processes, and the peak
-    RSS (MiB) of its whole process tree."""
+    RSS and PSS (MiB) of its whole process tree."""
     result = subprocess.run(
         [sys.executable, "-c", _RUNNER, json.dumps(commands), str(TREE_INTERVAL)],
         check=True,
@@ -98,22 +112,24 @@ def measure(*commands: list[str]) -> tuple[float, list[float], float]:
     for command, (status, _, error) in zip(commands, report):
         if status != 0:
             raise SystemExit(f"command failed ({status}): {' '.join(command)}\n{error}")
-    return wall, [rss for _, rss, _ in report], tree
+    return wall, [rss for _, rss, _ in report], tuple(tree)
 
 
-def repeated(commands: list[list[str]], repeats: int) -> tuple[float, list[float], float]:
-    """Best wall seconds, largest peak RSS of each process and largest tree peak over
-    `repeats` runs."""
+def repeated(
+    commands: list[list[str]], repeats: int
+) -> tuple[float, list[float], tuple[float, float]]:
+    """Best wall seconds, largest peak RSS of each process and largest tree peaks (RSS, PSS)
+    over `repeats` runs."""
     runs = [measure(*commands) for _ in range(repeats)]
     return (
         min(wall for wall, _, _ in runs),
         [max(rss) for rss in zip(*(rss for _, rss, _ in runs))],
-        max(tree for _, _, tree in runs),
+        tuple(max(column) for column in zip(*(tree for _, _, tree in runs))),
     )
 
 
-def single(command: list[str], repeats: int) -> tuple[float, float, float]:
-    """Best wall seconds, largest peak RSS and largest tree peak (MiB) of one command over
-    `repeats` runs."""
+def single(command: list[str], repeats: int) -> tuple[float, float, tuple[float, float]]:
+    """Best wall seconds, largest peak RSS and largest tree peaks (RSS, PSS; MiB) of one
+    command over `repeats` runs."""
     wall, (rss,), tree = repeated([command], repeats)
     return wall, rss, tree

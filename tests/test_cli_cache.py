@@ -1,5 +1,6 @@
-"""The command line keeps compiled programs in JAX's persistent cache: a second run loads
-them instead of compiling, and writes the same output."""
+"""How the command line sets up its process: it keeps compiled programs in JAX's persistent
+cache (a second run loads them instead of compiling, and writes the same output) and limits
+glibc's malloc arenas."""
 
 import os
 import subprocess
@@ -40,3 +41,23 @@ def test_an_empty_cache_variable_turns_the_cache_off(tmp_path):
     command += [str(files.reference), "-o", str(tmp_path / "x.vcf"), "--quiet"]
     subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert not (tmp_path / "home").exists()
+
+
+def test_commands_keep_one_malloc_arena_unless_told():
+    """A command sets `MALLOC_ARENA_MAX` in its environment (which its worker processes
+    inherit); a value the user set is kept."""
+    script = (
+        "import contextlib, io, os, sys\n"
+        "from softpile import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    cli.main(['demo', '--help'])\n"
+    )
+    for given, expected in [(None, "1"), ("4", "4")]:
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        if given is not None:
+            env["MALLOC_ARENA_MAX"] = given
+        probe = script + "print(os.environ['MALLOC_ARENA_MAX'], file=sys.stderr)\n"
+        result = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True
+        )
+        assert result.stderr.strip().splitlines()[-1] == expected
