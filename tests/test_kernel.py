@@ -300,6 +300,7 @@ def test_check_grads_forward_and_reverse_in_float64():
         loss = scalar_loss(softpile_fields, projections, reference_length)
         starts64 = jnp.asarray(starts)
 
+        @jax.jit
         def of_floats(reads, quality, read_weights, insertions):
             return loss(reads, quality, read_weights, insertions, starts64)
 
