@@ -10,8 +10,8 @@ cotangent:
   outside rows land in the padding, which is sliced off);
 - values are made and added `BLOCK_READS` reads at a time inside a loop, so the weighted
   `(reads, length, k)` array is never materialised;
-- `weighted_window_sum` and `mapped_window_sum` carry a custom JVP (not a custom VJP), so
-  forward mode (`jax.jvp`, `jax.jacfwd`) keeps working.
+- `weighted_window_sum`, `lazily_weighted_window_sum` and `mapped_window_sum` carry a custom
+  JVP (not a custom VJP), so forward mode (`jax.jvp`, `jax.jacfwd`) keeps working.
 """
 
 import functools
@@ -19,6 +19,7 @@ import functools
 import jax
 import jax.custom_batching
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 BLOCK_READS = 1024
@@ -161,16 +162,29 @@ def _padded_scatter_column(values, offsets, reference_length: int):
 def _weighted_window_sum_jvp(reference_length, primals, tangents):
     values, weights, starts = primals
     values_dot, weights_dot, _ = tangents
-    num_reads, length, k = values.shape
     out = weighted_window_sum(values, weights, starts, reference_length)
+    return out, _weighted_tangent(
+        values,
+        weights,
+        None if isinstance(values_dot, SymbolicZero) else values_dot,
+        None if isinstance(weights_dot, SymbolicZero) else weights_dot,
+        starts,
+        reference_length,
+        out.dtype,
+    )
+
+
+def _weighted_tangent(values, weights, values_dot, weights_dot, starts, reference_length, dtype):
+    """The tangent of `weighted_window_sum` (a None tangent is zero)."""
+    num_reads, length, k = values.shape
     if num_reads == 0 or length == 0:
-        return out, jnp.zeros_like(out)
+        return jnp.zeros((reference_length, k), dtype)
     offsets = window_offsets(starts, length, reference_length)
-    table = jnp.zeros(((reference_length + 2 * length) * k,), out.dtype)
-    if not isinstance(values_dot, SymbolicZero):
+    table = jnp.zeros(((reference_length + 2 * length) * k,), dtype)
+    if values_dot is not None:
         table = scatter_flat(table, offsets, values_dot * weights[..., None])
     table = table.reshape(-1, k)
-    if not isinstance(weights_dot, SymbolicZero):
+    if weights_dot is not None:
         # One scatter per channel: the transpose is then a gather of each channel's column of
         # the cotangent times that channel of the values, with no (reads, length, k) sum.
         columns = [
@@ -182,10 +196,53 @@ def _weighted_window_sum_jvp(reference_length, primals, tangents):
     # transpose (recomputing them for every column of every read). Insurance: on the losses of
     # benchmarks/kernel_variants.py it costs and gains nothing measurable.
     table = jax.lax.optimization_barrier(table)
-    return out, unpad(table, length, reference_length)
+    return unpad(table, length, reference_length)
 
 
 weighted_window_sum.defjvp(_weighted_window_sum_jvp, symbolic_zeros=True)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 4))
+def lazily_weighted_window_sum(values, weight_fn, weight_inputs, starts, reference_length):
+    """`weighted_window_sum(values, weight_fn(*weight_inputs), starts, reference_length)`, with
+    the `(reads, length)` weights made block by block inside the loop: weights that take a
+    computation per column (e.g. from base qualities) then cost no pass of their own over
+    memory. Same derivatives as `weighted_window_sum`."""
+
+    def column_values(values, *inputs):
+        return _weighted_values(values, weight_fn(*inputs))
+
+    (table,) = block_sums(column_values, (values, *weight_inputs), starts, reference_length)
+    return table
+
+
+def _lazily_weighted_window_sum_jvp(weight_fn, reference_length, primals, tangents):
+    values, weight_inputs, starts = primals
+    values_dot, inputs_dot, _ = tangents
+    out = lazily_weighted_window_sum(values, weight_fn, weight_inputs, starts, reference_length)
+    if all(isinstance(t, SymbolicZero) for t in inputs_dot):
+        weights, weights_dot = weight_fn(*weight_inputs), None
+    else:
+        dots = [
+            _zero_tangent(x) if isinstance(t, SymbolicZero) else t
+            for x, t in zip(weight_inputs, inputs_dot)
+        ]
+        weights, weights_dot = jax.jvp(weight_fn, tuple(weight_inputs), tuple(dots))
+    values_dot = None if isinstance(values_dot, SymbolicZero) else values_dot
+    tangent = _weighted_tangent(
+        values, weights, values_dot, weights_dot, starts, reference_length, out.dtype
+    )
+    return out, tangent
+
+
+lazily_weighted_window_sum.defjvp(_lazily_weighted_window_sum_jvp, symbolic_zeros=True)
+
+
+def _zero_tangent(x):
+    """A zero tangent of `x` (`float0` for integers, as `jax.jvp` wants)."""
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, dtype=jax.dtypes.float0)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 4))
