@@ -9,10 +9,13 @@ Prints medians (round-robin timing, `block_until_ready`, jit) of:
 - error probability of integer qualities: `10**(-Q/10)`, `exp(-Q ln10 / 10)` (softpile), and a
   256-entry table lookup;
 - forward weighted counts: one scatter of the whole weighted array with `(L, C)` windows (the
-  first version of the kernel), the same with flat 1-D windows, and softpile's blocked loop;
+  first version of the kernel), the same with flat 1-D windows, and the blocked loop, with the
+  weights made before it (a pass of their own over memory) or inside it, block by block
+  (softpile);
 - forward+backward of `sum(distribution * target)` with respect to reads and qualities:
   plain autodiff through the blocked loop, a hand-written `jax.custom_vjp` (gather backward,
-  no forward mode), softpile's custom JVP without and with its `optimization_barrier`; and
+  no forward mode), the custom JVP without and with its `optimization_barrier`, and the last
+  with the weights made inside the loop (softpile); and
   the last three again with the distribution written as `counts / coverage[:, None]`.
 """
 
@@ -71,6 +74,12 @@ def counts_one_scatter_flat(reads, quality, starts):
 
 def counts_blocked_loop(reads, quality, starts):
     return _kernel.weighted_window_sum(reads, weights_of(quality), starts, REFERENCE_LENGTH)
+
+
+def counts_weights_in_loop(reads, quality, starts):
+    return _kernel.lazily_weighted_window_sum(
+        reads, weights_of, (quality,), starts, REFERENCE_LENGTH
+    )
 
 
 def counts_plain_loop(reads, quality, starts):
@@ -196,13 +205,23 @@ def main(argv=None) -> int:
                 jax.jit(counts_one_scatter_flat),
                 (reads, quality, starts),
             ),
-            ("blocked loop (softpile)", jax.jit(counts_blocked_loop), (reads, quality, starts)),
+            (
+                "loop, weights made first",
+                jax.jit(counts_blocked_loop),
+                (reads, quality, starts),
+            ),
+            (
+                "loop, weights made in it (softpile)",
+                jax.jit(counts_weights_in_loop),
+                (reads, quality, starts),
+            ),
         ],
         "forward+backward": [
             ("autodiff through the loop", gradient_of(counts_plain_loop), None),
             ("custom_vjp, gather backward", gradient_of(with_weights(counts_custom_vjp)), None),
             ("custom JVP, no barrier", gradient_of(with_weights(counts_jvp_no_barrier)), None),
-            ("custom JVP + barrier (softpile)", gradient_of(counts_blocked_loop), None),
+            ("custom JVP + barrier", gradient_of(counts_blocked_loop), None),
+            ("+ weights made in loop (softpile)", gradient_of(counts_weights_in_loop), None),
         ],
         "f+b, broadcast dist.": [
             (
@@ -216,7 +235,7 @@ def main(argv=None) -> int:
                 None,
             ),
             (
-                "custom JVP + barrier (softpile)",
+                "custom JVP + barrier",
                 gradient_of(counts_blocked_loop, broadcast_distribution_of),
                 None,
             ),
@@ -230,7 +249,7 @@ def main(argv=None) -> int:
             calls.append((group, name, fn, arguments, []))
 
     reference = np.asarray(counts_one_scatter_2d(reads, quality, starts))
-    for _, name, fn, arguments, _ in calls[3:6]:
+    for _, name, fn, arguments, _ in calls[3:7]:
         error = float(np.abs(np.asarray(fn(*arguments)) - reference).max())
         assert error < 1e-2, f"{name} disagrees with the one-scatter counts by {error}"
 
