@@ -1,8 +1,9 @@
-"""The design choices of softpile's pileup kernel, each against its alternatives (workload M).
+"""The design choices of softpile's pileup kernel, each against its alternatives (workload M,
+or XL with `--workload XL`).
 
 Run from the repository root:
 
-    python benchmarks/kernel_variants.py [--repeats 11]
+    python benchmarks/kernel_variants.py [--repeats 11] [--workload XL]
 
 Prints medians (round-robin timing, `block_until_ready`, jit) of:
 
@@ -11,6 +12,9 @@ Prints medians (round-robin timing, `block_until_ready`, jit) of:
 - forward weighted counts: one scatter of the whole weighted array with `(L, C)` windows (the
   first version of the kernel), the same with flat 1-D windows, and the blocked loop, with the
   weights made before it (a pass of their own over memory) or inside it, block by block
+  (softpile);
+- the check that qualities are finite and >= 0 on those counts: none, a check that returns
+  the qualities (so they are copied through it), and one that returns the read starts
   (softpile);
 - forward+backward of `sum(distribution * target)` with respect to reads and qualities:
   plain autodiff through the blocked loop, a hand-written `jax.custom_vjp` (gather backward,
@@ -23,14 +27,19 @@ import argparse
 import statistics
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import softpile
 from softpile import _kernel
+from softpile._quality import check_quality
 
-NUM_READS, LENGTH, REFERENCE_LENGTH = 20_000, 150, 100_000
+WORKLOADS = {"M": (20_000, 100_000), "XL": (200_000, 1_000_000)}
+"""Reads and reference positions of each workload (reads of 150 columns), as in `speed.py`."""
+LENGTH = 150
+NUM_READS, REFERENCE_LENGTH = WORKLOADS["M"]  # `--workload` sets them
 
 
 def error_power(quality):
@@ -87,6 +96,17 @@ def counts_plain_loop(reads, quality, starts):
         _kernel._weighted_values, (reads, weights_of(quality)), starts, REFERENCE_LENGTH
     )
     return _kernel.unpad(table, LENGTH, REFERENCE_LENGTH)
+
+
+def counts_quality_checked_through_itself(reads, quality, starts):
+    """The check of the qualities returning the qualities (a copy of them)."""
+    bad = ~(quality >= 0) | ~jnp.isfinite(quality)
+    return counts_weights_in_loop(reads, eqx.error_if(quality, bad, "bad quality"), starts)
+
+
+def counts_quality_checked_on_starts(reads, quality, starts):
+    """The check returning the starts, which every sum depends on (softpile)."""
+    return counts_weights_in_loop(reads, quality, check_quality(quality, starts))
 
 
 _FLAT_GATHER = jax.lax.GatherDimensionNumbers(
@@ -181,7 +201,10 @@ def with_weights(counts_fn):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="M")
     args = parser.parse_args(argv)
+    global NUM_READS, REFERENCE_LENGTH
+    NUM_READS, REFERENCE_LENGTH = WORKLOADS[args.workload]
     rng = np.random.default_rng(0)
     reads = jnp.asarray(np.eye(4, dtype=np.float32)[rng.integers(0, 4, (NUM_READS, LENGTH))])
     quality = jnp.asarray(rng.integers(0, 41, (NUM_READS, LENGTH)).astype(np.float32))
@@ -213,6 +236,19 @@ def main(argv=None) -> int:
             (
                 "loop, weights made in it (softpile)",
                 jax.jit(counts_weights_in_loop),
+                (reads, quality, starts),
+            ),
+        ],
+        "checked counts": [
+            ("no check", jax.jit(counts_weights_in_loop), (reads, quality, starts)),
+            (
+                "check returns the qualities",
+                jax.jit(counts_quality_checked_through_itself),
+                (reads, quality, starts),
+            ),
+            (
+                "check returns the starts (softpile)",
+                jax.jit(counts_quality_checked_on_starts),
                 (reads, quality, starts),
             ),
         ],
@@ -249,7 +285,7 @@ def main(argv=None) -> int:
             calls.append((group, name, fn, arguments, []))
 
     reference = np.asarray(counts_one_scatter_2d(reads, quality, starts))
-    for _, name, fn, arguments, _ in calls[3:7]:
+    for _, name, fn, arguments, _ in calls[3:10]:  # every variant of the counts
         error = float(np.abs(np.asarray(fn(*arguments)) - reference).max())
         assert error < 1e-2, f"{name} disagrees with the one-scatter counts by {error}"
 
@@ -260,7 +296,8 @@ def main(argv=None) -> int:
             times.append(time.perf_counter() - begin)
 
     print(
-        f"jax {jax.__version__}, workload M: {NUM_READS} reads x {LENGTH}, R = {REFERENCE_LENGTH}"
+        f"jax {jax.__version__}, workload {args.workload}: "
+        f"{NUM_READS} reads x {LENGTH}, R = {REFERENCE_LENGTH}"
     )
     print(f"{'group':20} {'variant':34} {'median ms':>10} {'fastest ms':>10} {'spread':>7}")
     for group, name, _, _, times in calls:

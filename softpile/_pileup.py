@@ -136,10 +136,13 @@ def pileup(
         )
     if starts.ndim == 1:
         starts, offset_weights = starts[:, None], None
+    if quality is not None:
+        quality = jnp.asarray(quality)
+        starts = check_quality(quality, starts)  # every field depends on the starts
     return _pileup(
         jnp.asarray(reads),
         starts,
-        None if quality is None else check_quality(jnp.asarray(quality)),
+        quality,
         None if read_weights is None else jnp.asarray(read_weights),
         None if insertions is None else jnp.asarray(insertions),
         None if offset_weights is None else jnp.asarray(offset_weights),

@@ -82,13 +82,19 @@ def base_weights(quality: Array, dtype) -> Array:
     return 1.0 - phred_to_error(quality.astype(dtype))
 
 
-def check_quality(quality: Array, name: str = "quality") -> Array:
-    """Raise (also under `jit`) if any quality is negative, NaN or infinite."""
+def check_quality(quality: Array, anchor: Array, name: str = "quality") -> Array:
+    """`anchor`, made to raise (also under `jit`) if any quality is negative, NaN or infinite.
+
+    `anchor` is a small array that every result depends on (e.g. the read starts): the check
+    then runs whenever a result is computed, and only one bool per call leaves the reduction
+    over the qualities. Returning the qualities themselves through the check copied them (at
+    200,000 reads x 150, about 120 of the 280 ms of quality-weighted counts).
+    """
     if jnp.issubdtype(quality.dtype, jnp.unsignedinteger):
-        return quality  # nothing to check: never negative, always finite
+        return anchor  # nothing to check: never negative, always finite
     return eqx.error_if(
-        quality,
-        ~(quality >= 0) | ~jnp.isfinite(quality),
+        anchor,
+        jnp.any(~(quality >= 0) | ~jnp.isfinite(quality)),
         f"`{name}` must be finite and >= 0 (Phred scale); found a negative, NaN or inf value.",
     )
 
@@ -168,6 +174,7 @@ def soft_quality_filter(
     ```
     """
     reads = jnp.asarray(reads)
-    quality = check_quality(jnp.asarray(quality))
-    weights = jax.nn.sigmoid((quality - params.threshold) / params.softness)
+    quality = jnp.asarray(quality)
+    threshold = check_quality(quality, jnp.asarray(params.threshold))
+    weights = jax.nn.sigmoid((quality - threshold) / params.softness)
     return reads * weights[..., None], weights
