@@ -211,6 +211,9 @@ def main(argv=None) -> int:
     starts = jnp.asarray(rng.integers(-LENGTH, REFERENCE_LENGTH, NUM_READS).astype(np.int32))
     target = jnp.asarray(rng.random((REFERENCE_LENGTH, 4)).astype(np.float32))
 
+    def counts_variant(name, counts_fn):
+        return name, jax.jit(counts_fn), (reads, quality, starts)
+
     groups = {
         "error probability": [
             ("10**(-Q/10)", jax.jit(error_power), (quality,)),
@@ -218,39 +221,15 @@ def main(argv=None) -> int:
             ("256-entry table lookup", jax.jit(error_table), (quality,)),
         ],
         "forward counts": [
-            (
-                "one scatter, (L, C) windows",
-                jax.jit(counts_one_scatter_2d),
-                (reads, quality, starts),
-            ),
-            (
-                "one scatter, flat windows",
-                jax.jit(counts_one_scatter_flat),
-                (reads, quality, starts),
-            ),
-            (
-                "loop, weights made first",
-                jax.jit(counts_blocked_loop),
-                (reads, quality, starts),
-            ),
-            (
-                "loop, weights made in it (softpile)",
-                jax.jit(counts_weights_in_loop),
-                (reads, quality, starts),
-            ),
+            counts_variant("one scatter, (L, C) windows", counts_one_scatter_2d),
+            counts_variant("one scatter, flat windows", counts_one_scatter_flat),
+            counts_variant("loop, weights made first", counts_blocked_loop),
+            counts_variant("loop, weights made in it (softpile)", counts_weights_in_loop),
         ],
         "checked counts": [
-            ("no check", jax.jit(counts_weights_in_loop), (reads, quality, starts)),
-            (
-                "check returns the qualities",
-                jax.jit(counts_quality_checked_through_itself),
-                (reads, quality, starts),
-            ),
-            (
-                "check returns the starts (softpile)",
-                jax.jit(counts_quality_checked_on_starts),
-                (reads, quality, starts),
-            ),
+            counts_variant("no check", counts_weights_in_loop),
+            counts_variant("check returns the qualities", counts_quality_checked_through_itself),
+            counts_variant("check returns the starts (softpile)", counts_quality_checked_on_starts),
         ],
         "forward+backward": [
             ("autodiff through the loop", gradient_of(counts_plain_loop), None),

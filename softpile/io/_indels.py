@@ -195,16 +195,17 @@ def _reference_support(
     width = codes.shape[1]
     anchors = np.array([anchor for anchor, _ in sites], dtype=np.int64)
     spans = np.array([span for _, span in sites], dtype=np.int64)
-    order = np.argsort(np.asarray(sample.starts, dtype=np.int64), kind="stable")
-    starts = np.asarray(sample.starts, dtype=np.int64)[order]
+    starts = np.asarray(sample.starts, dtype=np.int64)
+    order = np.argsort(starts, kind="stable")
+    sorted_starts = starts[order]
     # Candidate (site, read) pairs: reads starting in [anchor + span - width + 1, anchor].
-    low = np.searchsorted(starts, anchors + spans - width + 1, side="left")
-    high = np.searchsorted(starts, anchors, side="right")
+    low = np.searchsorted(sorted_starts, anchors + spans - width + 1, side="left")
+    high = np.searchsorted(sorted_starts, anchors, side="right")
     counts = np.maximum(high - low, 0)
     site = np.repeat(np.arange(len(sites)), counts)
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     read = order[np.repeat(low, counts) + within]
-    first = anchors[site] - np.asarray(sample.starts, dtype=np.int64)[read]
+    first = anchors[site] - starts[read]
     # Columns first .. first + span of each pair (spans differ: columns past one are ignored).
     columns = first[:, None] + np.arange(spans.max() + 1)
     used = columns <= (first + spans[site])[:, None]
