@@ -129,8 +129,9 @@ def limit_malloc_arenas() -> None:
 
     By default glibc gives threads arenas of their own, which keep freed memory; with the
     threads of the compiled programs, `softpile call` on 10 Mb with two workers took about
-    200 MiB more (tree PSS 1128 MiB, against 910 MiB with one arena), in the same time
-    (`python benchmarks/call_speed.py --lengths 10000000`). A value the user set is kept.
+    200 MiB more (tree PSS 1093-1120 MiB, against 904-915 MiB with one arena), in no less time
+    (`python benchmarks/call_speed.py --length 10000000`, with and without
+    `MALLOC_ARENA_MAX=64`). A value the user set is kept.
     Nothing happens where the C library is not glibc.
     """
     if os.environ.get(ARENAS_VARIABLE):
