@@ -14,7 +14,8 @@ Prints medians (round-robin timing, `block_until_ready`, jit) of:
   weights made before it (a pass of their own over memory) or inside it, block by block
   (softpile);
 - the check that qualities are finite and >= 0 on those counts: none, a check that returns
-  the qualities (so they are copied through it), and one that returns the read starts
+  the qualities (so they are copied through it), one that returns the read starts (a pass of
+  its own over the qualities), and one made block by block inside the counts' loop
   (softpile);
 - forward+backward of `sum(distribution * target)` with respect to reads and qualities:
   plain autodiff through the blocked loop, a hand-written `jax.custom_vjp` (gather backward,
@@ -34,7 +35,7 @@ import numpy as np
 
 import softpile
 from softpile import _kernel
-from softpile._quality import check_quality
+from softpile._quality import check_quality, quality_error, quality_is_valid
 
 WORKLOADS = {"M": (20_000, 100_000), "XL": (200_000, 1_000_000)}
 """Reads and reference positions of each workload (reads of 150 columns), as in `speed.py`."""
@@ -85,9 +86,9 @@ def counts_blocked_loop(reads, quality, starts):
     return _kernel.weighted_window_sum(reads, weights_of(quality), starts, REFERENCE_LENGTH)
 
 
-def counts_weights_in_loop(reads, quality, starts):
+def counts_weights_in_loop(reads, quality, starts, check=None):
     return _kernel.lazily_weighted_window_sum(
-        reads, weights_of, (quality,), starts, REFERENCE_LENGTH
+        reads, weights_of, (quality,), starts, REFERENCE_LENGTH, check
     )
 
 
@@ -105,8 +106,13 @@ def counts_quality_checked_through_itself(reads, quality, starts):
 
 
 def counts_quality_checked_on_starts(reads, quality, starts):
-    """The check returning the starts, which every sum depends on (softpile)."""
+    """The check returning the starts, which every sum depends on (a pass of its own)."""
     return counts_weights_in_loop(reads, quality, check_quality(quality, starts))
+
+
+def counts_quality_checked_in_loop(reads, quality, starts):
+    """The check made block by block in the counts' own loop (softpile)."""
+    return counts_weights_in_loop(reads, quality, starts, (quality_is_valid, quality_error()))
 
 
 _FLAT_GATHER = jax.lax.GatherDimensionNumbers(
@@ -229,7 +235,8 @@ def main(argv=None) -> int:
         "checked counts": [
             counts_variant("no check", counts_weights_in_loop),
             counts_variant("check returns the qualities", counts_quality_checked_through_itself),
-            counts_variant("check returns the starts (softpile)", counts_quality_checked_on_starts),
+            counts_variant("check returns the starts", counts_quality_checked_on_starts),
+            counts_variant("check in the loop (softpile)", counts_quality_checked_in_loop),
         ],
         "forward+backward": [
             ("autodiff through the loop", gradient_of(counts_plain_loop), None),
@@ -264,7 +271,7 @@ def main(argv=None) -> int:
             calls.append((group, name, fn, arguments, []))
 
     reference = np.asarray(counts_one_scatter_2d(reads, quality, starts))
-    for _, name, fn, arguments, _ in calls[3:10]:  # every variant of the counts
+    for _, name, fn, arguments, _ in calls[3:11]:  # every variant of the counts
         error = float(np.abs(np.asarray(fn(*arguments)) - reference).max())
         assert error < 1e-2, f"{name} disagrees with the one-scatter counts by {error}"
 

@@ -16,6 +16,7 @@ cotangent:
 
 import functools
 
+import equinox as eqx
 import jax
 import jax.custom_batching
 import jax.numpy as jnp
@@ -61,40 +62,46 @@ def padded_block_sums(column_fn, inputs, starts, reference_length: int):
     """
     length = inputs[0].shape[1]
     offsets = window_offsets(starts, length, reference_length)
-    return _sums_at(column_fn, inputs, offsets, reference_length + 2 * length)
+    return _sums_at(column_fn, inputs, offsets, reference_length + 2 * length)[0]
 
 
-def _sums_at(column_fn, inputs, offsets, rows: int):
-    """`(rows, k_j)` tables: each read's values added from row `offsets[n]` on.
+def _sums_at(column_fn, inputs, offsets, rows: int, valid_fn=None):
+    """`(rows, k_j)` tables: each read's values added from row `offsets[n]` on, and whether
+    `valid_fn(*inputs)` holds for every block (True without `valid_fn`).
 
     `column_fn` is applied to `BLOCK_READS` reads at a time inside a `fori_loop`. The remainder
     block is done once outside the loop, which avoids copying the inputs into a padded array.
     Several tables are filled in one pass over the reads; they are separate because
-    concatenating values along a minor axis is slow on CPU.
+    concatenating values along a minor axis is slow on CPU. `valid_fn` (a bool per block)
+    checks the inputs in the same pass, while the block is in cache.
     """
     num_reads, length = inputs[0].shape[:2]
     example = [jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype) for x in inputs]
     value_shapes = jax.eval_shape(column_fn, *example)
     widths = [shape.shape[-1] for shape in value_shapes]
     tables = tuple(jnp.zeros((rows * k,), shape.dtype) for k, shape in zip(widths, value_shapes))
+    valid = jnp.array(True)
     if num_reads > 0 and length > 0:
         block = min(BLOCK_READS, num_reads)
         full_blocks = num_reads // block
 
-        def add(tables, chunk_offsets, chunk):
+        def add(state, chunk_offsets, chunk):
+            tables, valid = state
             values = column_fn(*chunk)
-            return tuple(scatter_flat(t, chunk_offsets, v) for t, v in zip(tables, values))
+            if valid_fn is not None:
+                valid = valid & valid_fn(*chunk)
+            return tuple(scatter_flat(t, chunk_offsets, v) for t, v in zip(tables, values)), valid
 
-        def add_block(index, tables):
+        def add_block(index, state):
             first = index * block
             chunk = [jax.lax.dynamic_slice_in_dim(x, first, block) for x in inputs]
-            return add(tables, jax.lax.dynamic_slice_in_dim(offsets, first, block), chunk)
+            return add(state, jax.lax.dynamic_slice_in_dim(offsets, first, block), chunk)
 
-        tables = jax.lax.fori_loop(0, full_blocks, add_block, tables)
+        tables, valid = jax.lax.fori_loop(0, full_blocks, add_block, (tables, valid))
         done = full_blocks * block
         if done < num_reads:
-            tables = add(tables, offsets[done:], [x[done:] for x in inputs])
-    return tuple(t.reshape(-1, k) for t, k in zip(tables, widths))
+            tables, valid = add((tables, valid), offsets[done:], [x[done:] for x in inputs])
+    return tuple(t.reshape(-1, k) for t, k in zip(tables, widths)), valid
 
 
 def unpad(table, length: int, reference_length: int):
@@ -110,12 +117,21 @@ def block_sums(column_fn, inputs, starts, reference_length: int):
     with a padded segment per sample (a read's window never leaves its sample's segment), the
     speed of one pileup of all the reads.
     """
+    return checked_block_sums(column_fn, None, inputs, starts, reference_length)[0]
+
+
+def checked_block_sums(column_fn, valid_fn, inputs, starts, reference_length: int):
+    """`block_sums`, and whether `valid_fn(*inputs)` (a bool per block of reads, or None)
+    holds for all the reads (of all samples, under `jax.vmap`)."""
     length = inputs[0].shape[1]
 
     @jax.custom_batching.custom_vmap
     def sums(inputs, starts):
-        tables = padded_block_sums(column_fn, inputs, starts, reference_length)
-        return tuple(unpad(t, length, reference_length) for t in tables)
+        offsets = window_offsets(starts, length, reference_length)
+        tables, valid = _sums_at(
+            column_fn, inputs, offsets, reference_length + 2 * length, valid_fn
+        )
+        return tuple(unpad(t, length, reference_length) for t in tables), valid
 
     @sums.def_vmap
     def sums_of_samples(axis_size, in_batched, inputs, starts):
@@ -128,11 +144,13 @@ def block_sums(column_fn, inputs, starts, reference_length: int):
         offsets = window_offsets(starts, length, reference_length)
         offsets = offsets + segment * jnp.arange(axis_size, dtype=offsets.dtype)[:, None]
         flat = [x.reshape(-1, *x.shape[2:]) for x in inputs]
-        tables = _sums_at(column_fn, flat, offsets.reshape(-1), axis_size * segment)
+        tables, valid = _sums_at(
+            column_fn, flat, offsets.reshape(-1), axis_size * segment, valid_fn
+        )
         out = tuple(
             t.reshape(axis_size, segment, -1)[:, length : length + reference_length] for t in tables
         )
-        return out, tuple(True for _ in out)
+        return (out, valid), (tuple(True for _ in out), False)
 
     return sums(tuple(inputs), starts)
 
@@ -202,24 +220,35 @@ def _weighted_tangent(values, weights, values_dot, weights_dot, starts, referenc
 weighted_window_sum.defjvp(_weighted_window_sum_jvp, symbolic_zeros=True)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 4))
-def lazily_weighted_window_sum(values, weight_fn, weight_inputs, starts, reference_length):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 4, 5))
+def lazily_weighted_window_sum(values, weight_fn, weight_inputs, starts, reference_length, check):
     """`weighted_window_sum(values, weight_fn(*weight_inputs), starts, reference_length)`, with
     the `(reads, length)` weights made block by block inside the loop: weights that take a
     computation per column (e.g. from base qualities) then cost no pass of their own over
-    memory. Same derivatives as `weighted_window_sum`."""
+    memory. Same derivatives as `weighted_window_sum`.
+
+    `check`, None or `(valid_fn, message)`: the sum raises `message` (also under `jax.jit`)
+    unless `valid_fn(*weight_inputs)` holds for every block of reads, checked in the same pass.
+    """
 
     def column_values(values, *inputs):
         return _weighted_values(values, weight_fn(*inputs))
 
-    (table,) = block_sums(column_values, (values, *weight_inputs), starts, reference_length)
+    valid_fn = None if check is None else (lambda values, *inputs: check[0](*inputs))
+    (table,), valid = checked_block_sums(
+        column_values, valid_fn, (values, *weight_inputs), starts, reference_length
+    )
+    if check is not None:
+        table = eqx.error_if(table, ~valid, check[1])
     return table
 
 
-def _lazily_weighted_window_sum_jvp(weight_fn, reference_length, primals, tangents):
+def _lazily_weighted_window_sum_jvp(weight_fn, reference_length, check, primals, tangents):
     values, weight_inputs, starts = primals
     values_dot, inputs_dot, _ = tangents
-    out = lazily_weighted_window_sum(values, weight_fn, weight_inputs, starts, reference_length)
+    out = lazily_weighted_window_sum(
+        values, weight_fn, weight_inputs, starts, reference_length, check
+    )
     if all(isinstance(t, SymbolicZero) for t in inputs_dot):
         weights, weights_dot = weight_fn(*weight_inputs), None
     else:

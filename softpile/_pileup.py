@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, Int, Integer, jaxtyped
 from . import _kernel
 from ._genotypes import genotype_log_likelihoods
 from ._numerics import safe_divide, sum_channels
-from ._quality import base_weights, check_quality
+from ._quality import base_weights, check_quality, quality_error, quality_is_valid
 from ._typing import ArrayLike
 
 
@@ -136,13 +136,10 @@ def pileup(
         )
     if starts.ndim == 1:
         starts, offset_weights = starts[:, None], None
-    if quality is not None:
-        quality = jnp.asarray(quality)
-        starts = check_quality(quality, starts)  # every field depends on the starts
     return _pileup(
         jnp.asarray(reads),
         starts,
-        quality,
+        None if quality is None else jnp.asarray(quality),
         None if read_weights is None else jnp.asarray(read_weights),
         None if insertions is None else jnp.asarray(insertions),
         None if offset_weights is None else jnp.asarray(offset_weights),
@@ -165,6 +162,11 @@ def _quality_weights(quality, read_weights):
     return read_weights[:, None] * base_weights(quality, read_weights.dtype)
 
 
+def _valid_quality_weights_inputs(quality, read_weights):
+    """Whether the qualities among `_quality_weights`' inputs are valid."""
+    return quality_is_valid(quality)
+
+
 @functools.partial(jax.jit, static_argnames=("reference_length", "quality_weighting"))
 def _pileup(
     reads,
@@ -185,21 +187,26 @@ def _pileup(
         base_weight = base_weights(quality, dtype)
     else:
         base_weight = jnp.ones((num_reads, length), dtype)
-    # Each placement is (starts, per-read weights, whether the read is there at all): one per
-    # read without soft placement, K with it; every field sums over the placements.
+    # Each placement is (per-read weights, whether the read is there at all): one per read
+    # without soft placement, K with it; every field sums over the placements.
     placements = [
-        (starts[:, 0], read_weights, jnp.ones((num_reads, 1), bool))
+        (read_weights, jnp.ones((num_reads, 1), bool))
         if offset_weights is None
-        else (
-            starts[:, k],
-            read_weights * offset_weights[:, k],
-            (offset_weights[:, k] != 0)[:, None],
-        )
+        else (read_weights * offset_weights[:, k], (offset_weights[:, k] != 0)[:, None])
         for k in range(starts.shape[1])
     ]
+    # The qualities are checked (finite, >= 0) on the starts, which every field depends on;
+    # quality-weighted counts check them in their own pass over the reads instead, so asking
+    # for the counts costs no extra pass (XL checked counts: `python
+    # benchmarks/kernel_variants.py --workload XL`).
+    fused_check = quality_weighting and quality is not None
+    checked_starts = starts if quality is None else check_quality(quality, starts)
 
-    def total(field):
-        return functools.reduce(operator.add, [field(*placement) for placement in placements])
+    def total(field, starts=checked_starts):
+        return functools.reduce(
+            operator.add,
+            [field(starts[:, k], *placement) for k, placement in enumerate(placements)],
+        )
 
     def column_weights(weights):
         return weights[:, None] * base_weight
@@ -209,7 +216,12 @@ def _pileup(
             # The weights are made inside the kernel's loop (XL forward counts 203 -> 111 ms,
             # `python benchmarks/kernel_variants.py --workload XL`).
             return _kernel.lazily_weighted_window_sum(
-                reads, _quality_weights, (quality, weights), at, reference_length
+                reads,
+                _quality_weights,
+                (quality, weights),
+                at,
+                reference_length,
+                (_valid_quality_weights_inputs, quality_error()),
             )
         return _kernel.weighted_window_sum(reads, column_weights(weights), at, reference_length)
 
@@ -229,7 +241,7 @@ def _pileup(
     def log_likelihoods_at(at, weights, present):
         return genotype_log_likelihoods(reads, at, reference_length, quality, weights)
 
-    counts = total(counts_at)
+    counts = total(counts_at, starts if fused_check else checked_starts)
     coverage = sum_channels(counts)
     # Channel by channel, not `counts / coverage[:, None]`: the transpose of that broadcast is
     # a reduction whose order XLA may vectorise differently from one device count to another;

@@ -59,3 +59,43 @@ def test_bad_quality_is_caught_under_jit(bad):
         jax.jit(softpile.soft_quality_filter)(softpile.QualityFilter(), reads, quality)
     with pytest.raises(Exception, match="must be finite and >= 0"):
         softpile.pileup(reads[None], jnp.array([0]), 3, quality=quality[None])
+
+
+@pytest.mark.parametrize("field", ["counts", "distribution", "depth", "log_likelihoods"])
+@pytest.mark.parametrize("bad_read", [5, softpile._kernel.BLOCK_READS + 2])
+def test_bad_quality_is_caught_whichever_field_is_read(field, bad_read):
+    """Quality-weighted counts check the qualities inside their own loop over blocks of reads
+    (the other fields on the starts): a bad value in a full block or in the remainder block
+    raises under jit, whether one sample is piled up or several under vmap."""
+    num_reads = softpile._kernel.BLOCK_READS + 3
+    reads = softpile.one_hot_reads(["ACG"] * num_reads)
+    starts = jnp.arange(num_reads, dtype=jnp.int32) % 7
+    quality = np.full((num_reads, 3), 30.0, np.float32)
+
+    def read_field(quality):
+        return getattr(softpile.pileup(reads, starts, 10, quality=quality), field)
+
+    one, many = jax.jit(read_field), jax.jit(jax.vmap(read_field))
+    one(quality)  # valid qualities pass
+    many(np.stack([quality, quality]))
+    for bad in (-1.0, float("nan")):
+        broken = quality.copy()
+        broken[bad_read, 1] = bad
+        with pytest.raises(Exception, match="must be finite and >= 0"):
+            one(broken)
+        with pytest.raises(Exception, match="must be finite and >= 0"):
+            many(np.stack([quality, broken]))
+
+
+@given(
+    st.lists(
+        st.sampled_from([0.0, 0.5, 40.0, -0.0, -1e-3, -7.0, np.nan, np.inf, -np.inf]), max_size=6
+    ),
+    st.sampled_from([np.float32, np.float16, np.int32]),
+)
+def test_quality_validity_is_finite_and_non_negative(values, dtype):
+    if dtype is np.int32:
+        values = [v for v in values if np.isfinite(v)]
+    quality = np.asarray(values, np.float64).astype(dtype)
+    expected = bool(np.all(np.isfinite(quality) & (quality >= 0)))
+    assert bool(softpile._quality.quality_is_valid(jnp.asarray(quality))) == expected
