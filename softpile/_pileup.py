@@ -153,8 +153,16 @@ def _occupied(reads, present):
     return (((sum_channels(jnp.abs(reads)) > 0) & present).astype(jnp.int32)[..., None],)
 
 
-def _quality_mass(reads, quality, weight):
-    return (weight * sum_channels(reads) * quality)[..., None]
+def _quality_mass(reads, quality, read_weights):
+    """Each column's weight times its quality, `(reads, length, 1)` (no quality weighting)."""
+    mass = read_weights[:, None] * sum_channels(reads) * quality.astype(read_weights.dtype)
+    return mass[..., None]
+
+
+def _weighted_quality_mass(reads, quality, read_weights):
+    """`_quality_mass` with the weights of quality-weighted counts."""
+    mass = _quality_weights(quality, read_weights) * sum_channels(reads)
+    return (mass * quality.astype(read_weights.dtype))[..., None]
 
 
 def _quality_weights(quality, read_weights):
@@ -179,14 +187,10 @@ def _pileup(
     reference_length,
     quality_weighting,
 ):
-    num_reads, length, channels = reads.shape
+    num_reads, _, channels = reads.shape
     dtype = reads.dtype
     if read_weights is None:
         read_weights = jnp.ones((num_reads,), dtype)
-    if quality_weighting and quality is not None:
-        base_weight = base_weights(quality, dtype)
-    else:
-        base_weight = jnp.ones((num_reads, length), dtype)
     # Each placement is (per-read weights, whether the read is there at all): one per read
     # without soft placement, K with it; every field sums over the placements.
     placements = [
@@ -199,7 +203,7 @@ def _pileup(
     # quality-weighted counts check them in their own pass over the reads instead, so asking
     # for the counts costs no extra pass (XL checked counts: `python
     # benchmarks/kernel_variants.py --workload XL`).
-    fused_check = quality_weighting and quality is not None
+    weighted = quality_weighting and quality is not None
     checked_starts = starts if quality is None else check_quality(quality, starts)
 
     def total(field, starts=checked_starts):
@@ -208,22 +212,20 @@ def _pileup(
             [field(starts[:, k], *placement) for k, placement in enumerate(placements)],
         )
 
-    def column_weights(weights):
-        return weights[:, None] * base_weight
+    def weighted_sum(values, at, weights, check=None):
+        """`values` summed with each column's weight: its read's, times `1 - e` when quality
+        weighting, made inside the kernel's loop (XL forward counts 203 -> 111 ms, `python
+        benchmarks/kernel_variants.py --workload XL`); with quality weighting, `check` is
+        made in that loop too."""
+        if weighted:
+            return _kernel.lazily_weighted_window_sum(
+                values, _quality_weights, (quality, weights), at, reference_length, check
+            )
+        column_weights = jnp.broadcast_to(weights[:, None], values.shape[:2])
+        return _kernel.weighted_window_sum(values, column_weights, at, reference_length)
 
     def counts_at(at, weights, present):
-        if quality_weighting and quality is not None:
-            # The weights are made inside the kernel's loop (XL forward counts 203 -> 111 ms,
-            # `python benchmarks/kernel_variants.py --workload XL`).
-            return _kernel.lazily_weighted_window_sum(
-                reads,
-                _quality_weights,
-                (quality, weights),
-                at,
-                reference_length,
-                (_valid_quality_weights_inputs, quality_error()),
-            )
-        return _kernel.weighted_window_sum(reads, column_weights(weights), at, reference_length)
+        return weighted_sum(reads, at, weights, (_valid_quality_weights_inputs, quality_error()))
 
     def depth_at(at, weights, present):
         # Integer counts carry no derivative; stop_gradient keeps them out of the AD trace.
@@ -231,17 +233,17 @@ def _pileup(
         return _kernel.block_sums(_occupied, (plain, present), at, reference_length)[0][:, 0]
 
     def quality_sum_at(at, weights, present):
-        inputs = (reads, jnp.asarray(quality, dtype), column_weights(weights))
-        return _kernel.mapped_window_sum(_quality_mass, None, inputs, at, reference_length)[:, 0]
+        mass = _weighted_quality_mass if weighted else _quality_mass
+        inputs = (reads, quality, weights)
+        return _kernel.mapped_window_sum(mass, None, inputs, at, reference_length)[:, 0]
 
     def insertions_at(at, weights, present):
-        flags = insertions[..., None]
-        return _kernel.weighted_window_sum(flags, column_weights(weights), at, reference_length)
+        return weighted_sum(insertions[..., None], at, weights)
 
     def log_likelihoods_at(at, weights, present):
         return genotype_log_likelihoods(reads, at, reference_length, quality, weights)
 
-    counts = total(counts_at, starts if fused_check else checked_starts)
+    counts = total(counts_at, starts if weighted else checked_starts)
     coverage = sum_channels(counts)
     # Channel by channel, not `counts / coverage[:, None]`: the transpose of that broadcast is
     # a reduction whose order XLA may vectorise differently from one device count to another;
