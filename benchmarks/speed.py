@@ -19,6 +19,10 @@ is dead code that one of them skips:
 - `naive`: DiffBio's algorithm written here: one flat `jax.ops.segment_sum` over all N*L
   (read, column) elements of the weighted reads, normalise, then softmax at temperature 1. It
   uses the same weight function as softpile, so the ratio measures the kernel alone.
+- `DiffBio`: `DifferentiablePileup.compute_pileup(...)["pileup"]` of DiffBio itself with its
+  default configuration (quality weights `1 - 10^(-Q/10)`, softmax at temperature 1), when
+  DiffBio is installed (`pip install diffbio`; it is not a dependency of softpile). Its
+  weights are not capped at Q < 1.25, so its values are not compared with softpile's.
 - `numpy`: `np.add.at` of the weighted reads (forward only).
 - `genotype LL`: the `(R, 10)` genotype log-likelihoods of `Pileup` (no baseline computes
   them; shown against softpile's general per-column path, which soft reads take).
@@ -153,6 +157,23 @@ def naive_distribution(reads, quality, starts, reference_length):
     total = jnp.sum(counts, axis=-1, keepdims=True)
     normalised = counts / jnp.maximum(total, 1e-8)
     return jax.nn.softmax(normalised / 1.0, axis=-1)  # DiffBio's temperature 1
+
+
+def diffbio_distribution():
+    """DiffBio's own pileup as a contender, or None where DiffBio is not installed."""
+    try:
+        from diffbio.operators.variant.pileup import (  # pyright: ignore[reportMissingImports]
+            DifferentiablePileup,
+            PileupConfig,
+        )
+    except ImportError:
+        return None
+    operator = DifferentiablePileup(PileupConfig())
+
+    def distribution(reads, quality, starts, reference_length):
+        return operator.compute_pileup(reads, starts, quality, reference_length)["pileup"]
+
+    return distribution
 
 
 def numpy_counts(reads, quality, starts, reference_length):
@@ -339,7 +360,9 @@ def main(argv=None) -> int:
         parser.error(f"--workloads: unknown {unknown}; choose from {sorted(WORKLOADS)}")
 
     bandwidth = memcpy_bandwidth()
+    diffbio = diffbio_distribution()
     print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
+    print("DiffBio: " + ("installed, timed" if diffbio else "not installed, not timed"))
     print(f"memcpy bandwidth (bytes copied per second): {bandwidth / 1e9:.2f} GB/s")
     print(f"softpile block size: {_kernel.BLOCK_READS} reads")
 
@@ -360,6 +383,7 @@ def main(argv=None) -> int:
             ("softpile, K=2 placement", softpile_soft_placement_distribution, "distribution", True),
             ("softpile, no custom JVP", softpile_plain_autodiff_distribution, "distribution", True),
             ("naive segment_sum+softmax", naive_distribution, "distribution", True),
+            *([("DiffBio", diffbio, "distribution", True)] if diffbio else []),
             ("softpile", softpile_counts, "counts", False),
             ("softpile, uint8 quality", softpile_counts, "counts", False, "uint8"),
             ("naive segment_sum", naive_counts, "counts", False),
@@ -382,6 +406,7 @@ def main(argv=None) -> int:
         f"{'workload':8} {'quantity':12} {'contender':28} {'fwd ms':>10} {'fwd min':>10} "
         f"{'fwd+bwd ms':>10} "
         f"{'compile f/b s':>14} {'spread':>6} {'naive/fwd':>9} {'naive/f+b':>9} {'fwd/bound':>9}"
+        + (f" {'DiffBio/fwd':>11} {'DiffBio/f+b':>11}" if diffbio else "")
     )
     print(header)
     print("-" * len(header))
@@ -391,8 +416,18 @@ def main(argv=None) -> int:
             for row in rows
             if row.workload == name and row.contender.startswith("naive")
         }
+        theirs = next(
+            (row for row in rows if row.workload == name and row.contender == "DiffBio"), None
+        )
         for row in (row for row in rows if row.workload == name):
             baseline = naive.get(row.quantity)
+            against_diffbio = ""
+            if diffbio:
+                them = theirs if row.quantity == "distribution" else None
+                against_diffbio = (
+                    f" {format_ratio(them.forward if them else None, row.forward):>11}"
+                    f" {format_ratio(them.backward if them else None, row.backward):>11}"
+                )
             compile_text = "-"
             if row.compile_forward is not None:
                 backward_text = (
@@ -405,7 +440,7 @@ def main(argv=None) -> int:
                 f"{row.spread:6.0%} "
                 f"{format_ratio(baseline.forward if baseline else None, row.forward):>9} "
                 f"{format_ratio(baseline.backward if baseline else None, row.backward):>9} "
-                f"{format_ratio(row.forward, bounds[name][0]):>9}"
+                f"{format_ratio(row.forward, bounds[name][0]):>9}" + against_diffbio
             )
         forward_bound, backward_bound = bounds[name]
         print(
@@ -427,6 +462,8 @@ def main(argv=None) -> int:
     print()
     print("naive/fwd, naive/f+b: how many times faster than the naive baseline (same quantity);")
     print("fwd/bound: forward time over the bandwidth bound (1.00x = reads the inputs once).")
+    if diffbio:
+        print("DiffBio/fwd, DiffBio/f+b: how many times faster than DiffBio's distribution.")
     print("fwd ms, fwd+bwd ms: medians; fwd min: fastest forward run; spread: (max-min)/median.")
     return 0
 
