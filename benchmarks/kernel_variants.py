@@ -20,8 +20,12 @@ Prints medians (round-robin timing, `block_until_ready`, jit) of:
 - forward+backward of `sum(distribution * target)` with respect to reads and qualities:
   plain autodiff through the blocked loop, a hand-written `jax.custom_vjp` (gather backward,
   no forward mode), the custom JVP without and with its `optimization_barrier`, and the last
-  with the weights made inside the loop (softpile); and
-  the last three again with the distribution written as `counts / coverage[:, None]`.
+  with the weights made inside the loop (softpile);
+- forward+backward with respect to the reads alone: the tangent as one scatter of whole
+  windows (its transpose is one gather, into which XLA fuses the cotangent's producers) and
+  as one scatter per channel (softpile); and
+  the three custom derivatives of the first forward+backward group again, with the
+  distribution written as `counts / coverage[:, None]`.
 """
 
 import argparse
@@ -179,6 +183,24 @@ def _jvp_no_barrier(primals, tangents):
     return out, table[LENGTH : LENGTH + REFERENCE_LENGTH]
 
 
+@jax.custom_jvp
+def counts_one_window_gather(reads, weights, starts):
+    """For the gradient with respect to the reads alone: the tangent as one scatter of whole
+    windows (the weights' tangent is ignored), so that its transpose is one gather."""
+    return _kernel.weighted_window_sum(reads, weights, starts, REFERENCE_LENGTH)
+
+
+@counts_one_window_gather.defjvp
+def _jvp_one_window_gather(primals, tangents):
+    reads, weights, starts = primals
+    k = reads.shape[2]
+    offsets = _kernel.window_offsets(starts, LENGTH, REFERENCE_LENGTH)
+    table = jnp.zeros(((REFERENCE_LENGTH + 2 * LENGTH) * k,), reads.dtype)
+    table = _kernel.scatter_flat(table, offsets, tangents[0] * weights[..., None]).reshape(-1, k)
+    out = counts_one_window_gather(reads, weights, starts)
+    return out, table[LENGTH : LENGTH + REFERENCE_LENGTH]
+
+
 def distribution_of(counts):
     coverage = counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]
     nonzero = coverage > 0
@@ -193,11 +215,11 @@ def broadcast_distribution_of(counts):
     return jnp.where(nonzero[:, None], counts / jnp.where(nonzero, coverage, 1.0)[:, None], 0.25)
 
 
-def gradient_of(counts_fn, distribution=distribution_of):
+def gradient_of(counts_fn, distribution=distribution_of, argnums=(0, 1)):
     def loss(reads, quality, starts, target):
         return jnp.sum(distribution(counts_fn(reads, quality, starts)) * target)
 
-    return jax.jit(jax.grad(loss, argnums=(0, 1)))
+    return jax.jit(jax.grad(loss, argnums=argnums))
 
 
 def with_weights(counts_fn):
@@ -244,6 +266,18 @@ def main(argv=None) -> int:
             ("custom JVP, no barrier", gradient_of(with_weights(counts_jvp_no_barrier)), None),
             ("custom JVP + barrier", gradient_of(counts_blocked_loop), None),
             ("+ weights made in loop (softpile)", gradient_of(counts_weights_in_loop), None),
+        ],
+        "f+b, reads only": [
+            (
+                "one gather of windows",
+                gradient_of(with_weights(counts_one_window_gather), argnums=0),
+                None,
+            ),
+            (
+                "a gather per channel (softpile)",
+                gradient_of(counts_weights_in_loop, argnums=0),
+                None,
+            ),
         ],
         "f+b, broadcast dist.": [
             (

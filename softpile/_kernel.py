@@ -198,6 +198,18 @@ def _weighted_tangent(values, weights, values_dot, weights_dot, starts, referenc
     if num_reads == 0 or length == 0:
         return jnp.zeros((reference_length, k), dtype)
     offsets = window_offsets(starts, length, reference_length)
+    if weights_dot is None and values_dot is not None:
+        # Only the values move: one scatter per channel. With one scatter of whole windows, the
+        # transpose has a single consumer of the cotangent, a gather of each read's window, and
+        # XLA fuses the cotangent's producers into it, recomputing them for every column of
+        # every read; four column gathers make XLA compute the cotangent once (gradient of the
+        # distribution with respect to the reads alone, `python benchmarks/kernel_variants.py
+        # --workload XL`, group "f+b, reads only").
+        columns = [
+            _padded_scatter_column(values_dot[..., channel] * weights, offsets, reference_length)
+            for channel in range(k)
+        ]
+        return unpad(jnp.stack(columns, axis=-1), length, reference_length)
     table = jnp.zeros(((reference_length + 2 * length) * k,), dtype)
     if values_dot is not None:
         table = scatter_flat(table, offsets, values_dot * weights[..., None])
@@ -210,9 +222,9 @@ def _weighted_tangent(values, weights, values_dot, weights_dot, starts, referenc
             for channel in range(k)
         ]
         table = table + jnp.stack(columns, axis=-1)
-    # The barrier keeps XLA from fusing the cotangent's producers into the gathers of the
-    # transpose (recomputing them for every column of every read). Insurance: on the losses of
-    # benchmarks/kernel_variants.py it costs and gains nothing measurable.
+    # Meant to keep XLA from fusing the cotangent's producers into the gathers of the
+    # transpose. XLA on CPU removes the barrier before fusion (the compiled program has none);
+    # there, the several gathers above are what keep the cotangent computed once.
     table = jax.lax.optimization_barrier(table)
     return unpad(table, length, reference_length)
 

@@ -214,7 +214,7 @@ def _pileup(
 
     def weighted_sum(values, at, weights, check=None):
         """`values` summed with each column's weight: its read's, times `1 - e` when quality
-        weighting, made inside the kernel's loop (XL forward counts 203 -> 111 ms, `python
+        weighting, made inside the kernel's loop (XL forward counts 209 -> 106 ms, `python
         benchmarks/kernel_variants.py --workload XL`); with quality weighting, `check` is
         made in that loop too."""
         if weighted:

@@ -106,7 +106,7 @@ def check_quality(quality: Array, anchor: Array, name: str = "quality") -> Array
     `anchor` is a small array that every result depends on (e.g. the read starts): the check
     then runs whenever a result is computed, and only one bool per call leaves the reduction
     over the qualities. Returning the qualities themselves through the check copied them (at
-    200,000 reads x 150, checked counts took 212 ms that way, 167 ms with the check on the
+    200,000 reads x 150, checked counts took 179 ms that way, 163 ms with the check on the
     starts: `python benchmarks/kernel_variants.py --workload XL`).
     """
     if jnp.issubdtype(quality.dtype, jnp.unsignedinteger):

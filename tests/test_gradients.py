@@ -46,6 +46,21 @@ def test_pileup_gradients_wrt_reads_quality_and_weights():
     check_grads(f, (reads, quality, read_weights), order=2, modes=("fwd", "rev"), eps=1e-6)
 
 
+def test_pileup_gradients_wrt_reads_alone():
+    """With the qualities and weights fixed, only the reads move: the kernel's derivative then
+    takes a form of its own (one scatter per channel)."""
+    reads, starts, quality, read_weights = _inputs(1)
+
+    def f(reads):
+        return _summary(
+            softpile.pileup(
+                reads, starts, REFERENCE_LENGTH, quality=quality, read_weights=read_weights
+            )
+        )
+
+    check_grads(f, (reads,), order=2, modes=("fwd", "rev"), eps=1e-6)
+
+
 def test_filter_and_prior_gradients():
     reads, starts, quality, _ = _inputs(1)
     reference = jnp.array([0, 1, 2, 3, 0, 1, 2, 3, 5])
