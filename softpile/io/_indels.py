@@ -28,15 +28,21 @@ def indel_scores(
     variant_model: VariantModel,
     alternate_weight: Float[ArrayLike, "*sites"] | float,
     reference_weight: Float[ArrayLike, "*sites"] | float,
+    alternate_reads: Float[ArrayLike, "*sites"] | float | None = None,
+    reference_reads: Float[ArrayLike, "*sites"] | float | None = None,
 ) -> tuple[Float[Array, "*sites 3"], Float[Array, "*sites 3"], Float[Array, "*sites"]]:
     r"""Biallelic diploid genotype model of an indel from read support (differentiable).
 
-    With $a$ = `alternate_weight` and $r$ = `reference_weight` (read counts, or sums of read
-    weights), $\epsilon$ = `INDEL_ERROR` and $\theta_i$ = `INDEL_PRIOR_FRACTION` times the
-    model's heterozygosity:
-    $\log L(0/0) = a\log\epsilon + r\log(1-\epsilon)$, $\log L(0/1) = (a+r)\log\tfrac12$,
-    $\log L(1/1) = a\log(1-\epsilon) + r\log\epsilon$; priors $1 - \tfrac32\theta_i$,
-    $\theta_i$, $\theta_i/2$.
+    With $a$ = `alternate_weight` and $r$ = `reference_weight` (templates, i.e. read pairs
+    counted once, or sums of their weights), $a'$ = `alternate_reads` and $r'$ =
+    `reference_reads` (the same over reads, both mates counted where they overlap the site;
+    default $a$ and $r$), $\epsilon$ = `INDEL_ERROR` and $\theta_i$ = `INDEL_PRIOR_FRACTION`
+    times the model's heterozygosity:
+    $\log L(0/0) = a'\log\epsilon + r'\log(1-\epsilon)$, $\log L(0/1) = (a+r)\log\tfrac12$,
+    $\log L(1/1) = a'\log(1-\epsilon) + r'\log\epsilon$; priors $1 - \tfrac32\theta_i$,
+    $\theta_i$, $\theta_i/2$. A template comes from one haplotype (so it is drawn once),
+    while each of its reads makes its own sequencing errors: an indel that both mates show is
+    an error of both.
 
     **Returns:**
 
@@ -49,17 +55,23 @@ def indel_scores(
     >>> _, posteriors, quality = indel_scores(softpile.VariantModel(), 10.0, 10.0)
     >>> int(posteriors.argmax()), bool(quality > 100)
     (1, True)
+    >>> _, _, one_read = indel_scores(softpile.VariantModel(), 1.0, 6.0)
+    >>> _, _, both_mates = indel_scores(softpile.VariantModel(), 1.0, 6.0, 2.0, 6.0)
+    >>> bool(one_read < 10 < both_mates)
+    True
 
     ```
     """
     alternate = jnp.asarray(alternate_weight, dtype=float)
     reference = jnp.asarray(reference_weight, dtype=float)
+    alternate_reads = alternate if alternate_reads is None else jnp.asarray(alternate_reads, float)
+    reference_reads = reference if reference_reads is None else jnp.asarray(reference_reads, float)
     log_error, log_right = float(np.log(INDEL_ERROR)), float(np.log1p(-INDEL_ERROR))
     log_likelihoods = jnp.stack(
         [
-            alternate * log_error + reference * log_right,
+            alternate_reads * log_error + reference_reads * log_right,
             (alternate + reference) * float(np.log(0.5)),
-            alternate * log_right + reference * log_error,
+            alternate_reads * log_right + reference_reads * log_error,
         ],
         axis=-1,
     )
@@ -78,16 +90,20 @@ INDEL_SITES = 256
 
 
 def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
-    """`indel_scores` of `(samples, sites)` weights, `INDEL_SITES` sites at a time (padded;
-    each site is scored alone, so the padding changes nothing), as float64 NumPy arrays."""
+    """`indel_scores` of `(samples, sites, 2)` support (template weights, read weights),
+    `INDEL_SITES` sites at a time (padded; each site is scored alone, so the padding changes
+    nothing), as float64 NumPy arrays."""
     sites = alternate.shape[1]
-    padding = ((0, 0), (0, -sites % INDEL_SITES))
-    alternate, reference = np.pad(alternate, padding), np.pad(reference, padding)
+    padding = ((0, 0), (0, -sites % INDEL_SITES), (0, 0))
+    alternate = np.pad(alternate, padding).astype(np.float32)
+    reference = np.pad(reference, padding).astype(np.float32)
     chunks = [
         _jitted_indel_scores(
             variant_model,
-            alternate[:, first : first + INDEL_SITES].astype(np.float32),
-            reference[:, first : first + INDEL_SITES].astype(np.float32),
+            alternate[:, first : first + INDEL_SITES, 0],
+            reference[:, first : first + INDEL_SITES, 0],
+            alternate[:, first : first + INDEL_SITES, 1],
+            reference[:, first : first + INDEL_SITES, 1],
         )
         for first in range(0, alternate.shape[1], INDEL_SITES)
     ]
@@ -100,22 +116,25 @@ def _scored_sites(variant_model, alternate: np.ndarray, reference: np.ndarray):
 
 
 def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_weights, templates):
-    """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (count, weight)}` and
-    `{anchor: templates carrying some event there}` (anchors absolute, 0-based; `templates`
-    as `sample.templates()`)."""
+    """Every indel in the reads, left-aligned: `{(anchor, ref, alt): (templates, template
+    weight, read weight)}` and `{anchor: templates carrying some event there}` (anchors
+    absolute, 0-based; `templates` as `sample.templates()`). A template's weight is the larger
+    of its mates'; the read weight sums every read that shows the event."""
     codes = np.asarray(sample.codes)
     starts = np.asarray(sample.starts, dtype=np.int64)
     is_gap = codes == GAP
     is_base = (codes >= 0) & ~is_gap
     letters = LETTERS[np.where(reference < 0, N, reference)].tobytes().decode("ascii")
-    # Per event, the largest weight of each template (mates count once).
-    support: dict[tuple[int, str, str], dict[int, float]] = {}
+    # Per event and template, the largest weight of its reads and their sum.
+    support: dict[tuple[int, str, str], dict[int, tuple[float, float]]] = {}
     carriers: dict[int, set[int]] = {}
 
     def add(read: int, column: int, anchor: int, ref_allele: str, alt_allele: str):
         template = int(templates[read])
         entry = support.setdefault((anchor, ref_allele, alt_allele), {})
-        entry[template] = max(entry.get(template, 0.0), float(column_weights[read, column]))
+        weight = float(column_weights[read, column])
+        largest, total = entry.get(template, (0.0, 0.0))
+        entry[template] = (max(largest, weight), total + weight)
         carriers.setdefault(anchor, set()).add(template)
 
     width = codes.shape[1]
@@ -151,7 +170,12 @@ def _indel_events(sample: ReadBatch, reference: np.ndarray, offset: int, column_
             anchor -= 1
         add(read, column, anchor + offset, letters[anchor], letters[anchor] + inserted)
     events = {
-        key: (float(len(weights)), float(sum(weights.values()))) for key, weights in support.items()
+        key: (
+            float(len(weights)),
+            float(sum(largest for largest, _ in weights.values())),
+            float(sum(total for _, total in weights.values())),
+        )
+        for key, weights in support.items()
     }
     return events, carriers
 
@@ -180,15 +204,16 @@ def _reference_support(
     sites: list[tuple[int, int]],
     carriers: dict[int, set[int]],
 ) -> np.ndarray:
-    """`(sites, 2)`: how many templates show the reference allele at each `(anchor, span)`
-    site, and the sum of their weights (mates count once, with the larger weight).
+    """`(sites, 3)`: how many templates show the reference allele at each `(anchor, span)`
+    site, the sum of their weights (mates count once, with the larger weight), and the sum of
+    the weights of every read that shows it.
 
     A read shows it when it has bases on all of `anchor .. anchor + span`, no insertion before
     the last of them, and its template carries no indel event at `anchor`. All sites are
     looked up at once: the reads that can cover a site are a range of the reads sorted by
     start.
     """
-    support = np.zeros((len(sites), 2))
+    support = np.zeros((len(sites), 3))
     codes = np.asarray(sample.codes)
     if not sites or not codes.size:
         return support
@@ -224,10 +249,12 @@ def _reference_support(
     pair_keys = site * total + templates[read]
     shows &= ~np.isin(pair_keys, carried[:, 0] * total + carried[:, 1])
     unique, inverse = np.unique(pair_keys[shows], return_inverse=True)
+    shown = weights[read[shows], first[shows]]
     best = np.zeros(unique.size)
-    np.maximum.at(best, inverse, weights[read[shows], first[shows]])
+    np.maximum.at(best, inverse, shown)
     np.add.at(support[:, 0], unique // total, 1.0)
     np.add.at(support[:, 1], unique // total, best)
+    np.add.at(support[:, 2], site[shows], shown)
     return support
 
 
@@ -242,7 +269,7 @@ def indel_records(
     ]
     totals: dict[tuple[int, str, str], float] = {}
     for events, _ in found:
-        for key, (count, _) in events.items():
+        for key, (count, *_) in events.items():
             totals[key] = totals.get(key, 0.0) + count
     # The most supported event at each anchor inside the called range.
     chosen: dict[int, tuple[int, str, str]] = {}
@@ -254,15 +281,15 @@ def indel_records(
     if not chosen:
         return []
     keys = [chosen[anchor] for anchor in sorted(chosen)]
-    alternate = np.zeros((len(samples), len(keys), 2))
-    reference_side = np.zeros((len(samples), len(keys), 2))
+    alternate = np.zeros((len(samples), len(keys), 3))
+    reference_side = np.zeros((len(samples), len(keys), 3))
     sites = [(anchor, len(ref_allele)) for anchor, ref_allele, _ in keys]
     for s, (sample, (events, carriers)) in enumerate(zip(samples, found)):
         for k, key in enumerate(keys):
-            alternate[s, k] = events.get(key, (0.0, 0.0))
+            alternate[s, k] = events.get(key, (0.0, 0.0, 0.0))
         reference_side[s] = _reference_support(sample, weights[s], templates[s], sites, carriers)
     log_likelihoods, posteriors, quality = _scored_sites(
-        variant_model, alternate[..., 1], reference_side[..., 1]
+        variant_model, alternate[..., 1:], reference_side[..., 1:]
     )
     depth = np.asarray(piled.depth)
     records = []
