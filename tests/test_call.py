@@ -465,6 +465,40 @@ def test_mates_count_once_as_indel_depth_and_twice_as_evidence(planted):
     assert any(twice_indels[key].quality > one.quality for key, one in single_indels.items())
 
 
+def test_no_snv_on_a_base_that_a_homozygous_deletion_removes():
+    """Twenty reads delete bases 100-102; three reads end inside the deletion with a T at 101.
+    The deletion is called 1/1, and the T (which no haplotype can carry) is not called."""
+    rng = np.random.default_rng(3)
+    reference = rng.integers(0, 4, 200)
+    reference[101] = 0  # A, so that T is a mismatch
+    reference[99] = (reference[102] + 1) % 4  # the deletion cannot shift left
+    deleting = np.tile(reference[70:130], (20, 1))
+    deleting[:, 30:33] = softpile._encoding.GAP  # positions 100..102
+    ending = np.full((3, 60), -1)
+    ending[:, :32] = reference[70:102]
+    ending[:, 31] = 3  # T at 101, the read's last base
+
+    def batch(codes):
+        return ReadBatch(
+            codes=codes,
+            quality=np.full(codes.shape, 30.0),
+            insertions=np.zeros(codes.shape),
+            inserted_sequences=({},) * len(codes),
+            starts=np.full(len(codes), 70),
+            names=[f"read{n}" for n in range(len(codes))],
+        )
+
+    records = call_reads([batch(np.concatenate([deleting, ending]))], reference).records
+    deletions = [r for r in records if r.is_indel]
+    assert [(r.position, len(r.alleles[0]), r.samples[0].genotype) for r in deletions] == [
+        (99, 4, (1, 1))
+    ]
+    assert [r.position for r in records if not r.is_indel] == []
+    # Without the deleting reads, the same three reads are an SNV call.
+    alone = call_reads([batch(ending)], reference).records
+    assert [r.position for r in alone if not r.is_indel] == [101]
+
+
 def test_sample_names_come_from_the_read_group_else_the_file(planted_files, tmp_path):
     assert sample_name(planted_files.reads) == "A"
     unnamed = tmp_path / "patient7.bam"

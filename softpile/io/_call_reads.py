@@ -112,12 +112,32 @@ def call_reads(
         quality_filter,
         read_model,
     )
-    records = _snv_records(scores, piled, reference[:call_length], contig, offset)
-    records += indel_records(
+    indels = indel_records(
         samples, reference, piled, variant_model, quality_filter, contig, offset, call_length
     )
+    records = _outside_homozygous_deletions(
+        _snv_records(scores, piled, reference[:call_length], contig, offset), indels
+    )
+    records += indels
     records.sort(key=lambda record: (record.position, record.is_indel))
     return CallResult(scores=scores, pileups=piled, records=records, contig=contig, start=offset)
+
+
+def _outside_homozygous_deletions(snvs: list, indels: list) -> list:
+    """The SNV records whose base is not removed from both haplotypes of every sample by a
+    called deletion: no sample can carry a variant of a base it does not have. (The SNV model
+    sees only the reads with a base at a position; at a homozygous deletion those are the few
+    misaligned read ends, and a handful of them can look like a variant.)"""
+    deleted = set()
+    for record in indels:
+        reference, alternate = record.alleles[0], record.alleles[1]
+        if len(reference) > len(alternate) and all(
+            call.genotype == (1, 1) for call in record.samples
+        ):
+            deleted.update(
+                range(record.position + len(alternate), record.position + len(reference))
+            )
+    return [record for record in snvs if record.position not in deleted]
 
 
 def _sample_arrays(sample: ReadBatch, offset: int) -> SampleArrays:
