@@ -1,4 +1,5 @@
-"""The exact count table (`softpile pileup`): samtools' counts as TSV, computed by `pileup`."""
+"""The exact count table (`softpile pileup`): samtools' counts as TSV, computed by the kernel of
+`pileup`."""
 
 import functools
 import os
@@ -8,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._encoding import one_hot_valid
-from .._pileup import pileup
+from .. import _kernel
+from .._encoding import _encoding_table
 from . import _shards
 from ._filters import Filters
 from ._inputs import Inputs
@@ -112,7 +113,7 @@ def _window_counts(window: Window, window_size: int, min_baseq: int):
     reads = window.reads[0]
     if not len(reads):
         return table[:, 0], table
-    counts = np.rint(np.asarray(_count(window, window_size, min_baseq))[:length]).astype(np.int64)
+    counts = np.asarray(_count(window, window_size, min_baseq))[:length].astype(np.int64)
     table[:] = counts[:, _COLUMN_CHANNELS]
     # One-hot columns: each entry (base, N or gap) adds 1 to exactly one symbol channel.
     return counts[:, :_INSERTION].sum(axis=1), table
@@ -135,8 +136,7 @@ def _count(window: Window, window_size: int, min_baseq: int):
     columns = _bucket(projection.codes.shape[1])
     positions = min(_bucket(length), _bucket(window_size))
     offsets = projection.starts - window.start
-    dtype = jax.dtypes.canonicalize_dtype(float)  # float32 unless x64 is on
-    result = np.zeros((positions, _INSERTION + 1), dtype)
+    result = np.zeros((positions, _INSERTION + 1), np.int32)
     # Fixed-size chunks of reads: one compiled shape, sums kept on device. NumPy arrays go to
     # the compiled function as they are (no conversions to compile).
     for first in range(0, len(reads), CHUNK):
@@ -145,7 +145,7 @@ def _count(window: Window, window_size: int, min_baseq: int):
             result,
             _pad(projection.codes[rows], (CHUNK, columns), -1),
             _pad(offsets[rows], (CHUNK,), 0),
-            _pad(projection.insertions[rows], (CHUNK, columns), 0).astype(dtype),
+            _pad(projection.insertions[rows], (CHUNK, columns), 0),
             reference_length=positions,
         )
     return result
@@ -155,11 +155,22 @@ def _count(window: Window, window_size: int, min_baseq: int):
 def _add_exact_counts(totals, codes, starts, insertions, *, reference_length):
     """`totals` plus the exact counts of one chunk of reads: the `softpile.pileup` counts of
     one-hot reads with channels A, C, G, T, -, N and the insertion flags as a seventh channel,
-    quality weighting off. One compiled function per shape, without host callbacks (the
-    reader's codes are valid), so that JAX's compilation cache can keep it."""
-    reads = one_hot_valid(codes, gaps=True, n_channel=True)
-    reads = jnp.concatenate([reads, insertions[..., None]], axis=-1)
-    return totals + pileup(reads, starts, reference_length, quality_weighting=False).counts
+    quality weighting off, summed as integers by `pileup`'s kernel. The one-hot columns are
+    made inside the kernel's loop from the 1-byte codes, a block of reads at a time, rather
+    than as a float `(reads, length, 7)` array first. One compiled function per shape,
+    without host callbacks (the reader's codes are valid), so that JAX's compilation cache
+    can keep it."""
+    sums = _kernel.block_sums(_exact_columns, (codes, insertions), starts, reference_length)
+    return totals + sums[0]
+
+
+def _exact_columns(codes, insertions):
+    """`(reads, length, 7)` int32 one-hot columns of codes, with the insertion flags as the
+    seventh channel."""
+    symbols = _encoding_table(gaps=True, n_channel=True, dtype=np.int32)
+    table = np.pad(symbols, ((0, 0), (0, 1)))  # a zero insertion channel, set below
+    columns = jnp.asarray(table)[codes.astype(jnp.int32) + 1]
+    return (columns.at[..., _INSERTION].set(insertions.astype(jnp.int32)),)
 
 
 def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
