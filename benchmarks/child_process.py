@@ -13,11 +13,21 @@ elsewhere). In the tree RSS, pages shared between processes (the libraries, and 
 processes forked from one server share with it) count once per process, as in `ps`; the tree
 PSS (proportional set size, from `/proc/PID/smaps_rollup`) splits each shared page between
 the processes that share it, so it is the memory the whole run takes from the machine.
+Reading the tree slows the processes it reads, so the tree peaks come from a run of their own
+and the timed runs go without it. Run as a script, this module measures that slowdown:
+
+    python benchmarks/child_process.py --length 1000000 --repeats 3
+
+times `softpile call` on the simulated sample of that length (`simulate_bam.py`), alternating
+runs with and without the tree readings.
 """
 
+import argparse
 import json
+import statistics
 import subprocess
 import sys
+import tempfile
 
 TREE_INTERVAL = 0.05
 """Seconds between two readings of the process tree's RSS."""
@@ -80,7 +90,7 @@ for i, command in enumerate(commands):
     stdin = process.stdout
     processes.append(process)
 sampler = None
-if os.path.isdir("/proc/self"):
+if interval > 0 and os.path.isdir("/proc/self"):
     sampler = threading.Thread(target=sample, args=([p.pid for p in processes],), daemon=True)
     sampler.start()
 results = {}
@@ -99,11 +109,14 @@ print(json.dumps([wall, report, [peak[0] / 2**20, peak[1] / 2**20]]))
 """
 
 
-def measure(*commands: list[str]) -> tuple[float, list[float], tuple[float, float]]:
+def measure(
+    *commands: list[str], tree: bool = True
+) -> tuple[float, list[float], tuple[float, float]]:
     """Wall seconds of the pipeline, the peak RSS (MiB) of each of its processes, and the peak
-    RSS and PSS (MiB) of its whole process tree."""
+    RSS and PSS (MiB) of its whole process tree (0 without `tree`)."""
+    interval = TREE_INTERVAL if tree else 0
     result = subprocess.run(
-        [sys.executable, "-c", _RUNNER, json.dumps(commands), str(TREE_INTERVAL)],
+        [sys.executable, "-c", _RUNNER, json.dumps(commands), str(interval)],
         check=True,
         capture_output=True,
         text=True,
@@ -118,13 +131,15 @@ def measure(*commands: list[str]) -> tuple[float, list[float], tuple[float, floa
 def repeated(
     commands: list[list[str]], repeats: int
 ) -> tuple[float, list[float], tuple[float, float]]:
-    """Best wall seconds, largest peak RSS of each process and largest tree peaks (RSS, PSS)
-    over `repeats` runs."""
-    runs = [measure(*commands) for _ in range(repeats)]
+    """Best wall seconds and largest peak RSS of each process over `repeats` runs, and the
+    tree peaks (RSS, PSS) of one more run. Reading the tree's memory takes CPU and the
+    processes' memory locks (see `main`), so the timed runs go without it."""
+    runs = [measure(*commands, tree=False) for _ in range(repeats)]
+    _, _, tree = measure(*commands)
     return (
         min(wall for wall, _, _ in runs),
         [max(rss) for rss in zip(*(rss for _, rss, _ in runs))],
-        tuple(max(column) for column in zip(*(tree for _, _, tree in runs))),
+        tree,
     )
 
 
@@ -133,3 +148,28 @@ def single(command: list[str], repeats: int) -> tuple[float, float, tuple[float,
     command over `repeats` runs."""
     wall, (rss,), tree = repeated([command], repeats)
     return wall, rss, tree
+
+
+def main() -> None:
+    from simulate_bam import simulate_bam
+
+    parser = argparse.ArgumentParser(description="The cost of reading the tree's memory.")
+    parser.add_argument("--length", type=int, default=1_000_000, help="reference length in bp")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each kind")
+    args = parser.parse_args()
+    sample = simulate_bam(args.length)
+    with tempfile.TemporaryDirectory() as directory:
+        command = [sys.executable, "-m", "softpile", "call", str(sample.bam), "-f"]
+        command += [str(sample.fasta), "-o", f"{directory}/calls.vcf.gz", "--quiet"]
+        walls: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(args.repeats):
+            for tree in (True, False):
+                walls[tree].append(measure(command, tree=tree)[0])
+    print(f"softpile call, {args.length:,} bp, wall s of each run (alternating)")
+    for tree, label in ((True, "tree read every 50 ms"), (False, "tree not read")):
+        runs = " ".join(f"{wall:6.2f}" for wall in walls[tree])
+        print(f"{label:24}{runs}   median {statistics.median(walls[tree]):6.2f}")
+
+
+if __name__ == "__main__":
+    main()
