@@ -14,6 +14,7 @@ from .._encoding import _encoding_table
 from . import _shards
 from ._filters import Filters
 from ._inputs import Inputs
+from ._prefetch import prefetched
 from ._progress import Progress
 from ._projection import project
 from ._read_batch import _bucket, _pad
@@ -93,7 +94,7 @@ def table_text(
 
 def _counted(windows, count, bar: Progress):
     """`count` of each window, advancing `bar` as the windows are done."""
-    for window in windows:
+    for window in prefetched(windows):
         yield count(window)
         bar.advance(window.end - window.start)
 
