@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ._filters import Filters
 from ._inputs import Inputs
-from ._prefetch import prefetched
 from ._windows import Window, stream_windows
 
 MIN_SHARDED_LENGTH = 5_000_000
@@ -61,7 +60,7 @@ def _run_shard(job) -> tuple[list, bool]:
             lookahead=max(LOOKAHEAD, margin),
             progress=False,
         )
-        for window in prefetched(windows):
+        for window in windows:
             if window.needs_history or any(
                 len(reads) and (reads.end - reads.start).max() > LOOKAHEAD for reads in window.reads
             ):
