@@ -25,7 +25,6 @@ from ._call_reads import call_reads
 from ._call_types import CallResult
 from ._filters import DEFAULT_EXCLUDED, DEFAULT_MAX_DEPTH, Filters
 from ._inputs import Inputs
-from ._prefetch import prefetched
 from ._reads import batch_of
 from ._regions import parse_region
 from ._threads import check_threads
@@ -192,7 +191,7 @@ def iter_calls(
             margin=CALL_MARGIN,
             progress=False,
         )
-        for window in prefetched(windows):
+        for window in windows:
             yield call(window)
             done(window.end - window.start)
 
