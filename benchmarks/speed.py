@@ -4,6 +4,7 @@ Run from the repository root (all workloads; add `--skip-xl` on a small machine)
 
     python benchmarks/speed.py
     python benchmarks/speed.py --skip-xl --repeats 15
+    python benchmarks/speed.py --order sorted       # reads in coordinate order
 
 Every contender computes the same quantity from the same inputs, so under `jax.jit` nothing
 is dead code that one of them skips:
@@ -29,7 +30,8 @@ is dead code that one of them skips:
 - `bandwidth bound`: bytes of the inputs read once (reads, quality, starts) divided by the
   measured `memcpy` bandwidth of this machine (bytes copied per second by `np.copyto`); for
   forward+backward, the inputs read once plus the gradients (same shapes as reads and
-  quality) written once. As a second reference, `read inputs` times XLA summing each input.
+  quality) written once. As a second reference, `read inputs` times XLA summing each input,
+  and `sort starts` XLA sorting the starts (what a `pileup` that sorted its reads would pay).
 
 Forward+backward is `jax.grad` of a scalar loss, `sum(distribution * target)`, with respect
 to the reads and the qualities. Times are medians over `--repeats` runs of the compiled
@@ -69,8 +71,9 @@ WORKLOADS = {
 }
 
 
-def make_inputs(workload: Workload, seed: int = 0):
-    """Random one-hot reads, integer Phred qualities 0..40, starts overhanging both ends."""
+def make_inputs(workload: Workload, seed: int = 0, in_order: bool = False):
+    """Random one-hot reads, integer Phred qualities 0..40, starts overhanging both ends; with
+    `in_order`, the reads sorted by start (coordinate order, as a sorted BAM gives them)."""
     rng = np.random.default_rng(seed)
     batch = (workload.samples,) if workload.samples else ()
     shape = (*batch, workload.reads, workload.length)
@@ -81,6 +84,11 @@ def make_inputs(workload: Workload, seed: int = 0):
         -workload.length, workload.reference_length, (*batch, workload.reads)
     ).astype(np.int32)
     target = rng.random((*batch, workload.reference_length, 4)).astype(np.float32)
+    if in_order:
+        order = np.argsort(starts, axis=-1, kind="stable")
+        reads = np.take_along_axis(reads, order[..., None, None], axis=-3)
+        quality = np.take_along_axis(quality, order[..., None], axis=-2)
+        starts = np.take_along_axis(starts, order, axis=-1)
     return reads, quality, starts, target
 
 
@@ -133,6 +141,11 @@ def softpile_general_log_likelihoods(reads, quality, starts, reference_length):
         reference_length,
     )
     return table
+
+
+def sort_starts_contender(reads, quality, starts, reference_length):
+    """What sorting the reads inside `pileup` would add at least: XLA sorting the starts."""
+    return jnp.argsort(starts, axis=-1)
 
 
 def read_inputs_contender(reads, quality, starts, reference_length):
@@ -342,6 +355,12 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-xl", action="store_true", help="skip the XL workload")
     parser.add_argument("--repeats", type=int, default=11, help="timed runs per contender")
     parser.add_argument(
+        "--order",
+        choices=("random", "sorted"),
+        default="random",
+        help="reads in random order (default) or sorted by start, as a sorted BAM gives them",
+    )
+    parser.add_argument(
         "--numpy-repeats", type=int, default=3, help="timed runs of the (slow) NumPy contender"
     )
     parser.add_argument(
@@ -365,12 +384,13 @@ def main(argv=None) -> int:
     print("DiffBio: " + ("installed, timed" if diffbio else "not installed, not timed"))
     print(f"memcpy bandwidth (bytes copied per second): {bandwidth / 1e9:.2f} GB/s")
     print(f"softpile block size: {_kernel.BLOCK_READS} reads")
+    print(f"reads in {args.order} order")
 
     rows: list[Result] = []
     bounds = {}
     for name in names:
         workload = WORKLOADS[name]
-        inputs = make_inputs(workload)
+        inputs = make_inputs(workload, in_order=args.order == "sorted")
         check_agreement(workload, inputs)
         reads, quality, starts, _ = inputs
         input_bytes = reads.nbytes + quality.nbytes + starts.nbytes
@@ -391,6 +411,7 @@ def main(argv=None) -> int:
             ("softpile, uint8 quality", softpile_log_likelihoods, "genotype LL", False, "uint8"),
             ("softpile general path", softpile_general_log_likelihoods, "genotype LL", False),
             ("XLA: sum of each input", read_inputs_contender, "read inputs", False),
+            ("XLA: argsort of the starts", sort_starts_contender, "sort starts", False),
         ]
         prepared = [
             prepare_jax(label, fn, workload, inputs, *rest) for label, fn, *rest in contenders

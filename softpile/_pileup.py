@@ -81,7 +81,8 @@ def pileup(
 
     Written for one sample; use `jax.vmap` over samples padded to the same number of reads
     (zero reads add nothing). `reference_length` is static under `jax.jit`; under `jax.jit`
-    only the fields you read are computed.
+    only the fields you read are computed. Reads sorted by start (coordinate order, as a BAM
+    gives them) are piled up fastest: consecutive reads then add to rows that stay in cache.
 
     **Arguments:**
 
