@@ -9,8 +9,9 @@ _END = object()
 
 def prefetched(items: Iterable, ahead: int = 2) -> Iterator:
     """The items of `items`, made by a background thread up to `ahead` items before they are
-    taken, so that making them (reading and decoding records, mostly in compiled code that
-    releases Python's lock) overlaps with the work done on them.
+    taken, so that making them (reading windows of records) overlaps with the work done on
+    them wherever that work releases Python's lock (compiled JAX programs do; the BAM decoder
+    does not).
 
     An exception raised while making an item is raised here, where that item would have been
     taken. Closing this generator stops the thread (after the item it is making) and closes
