@@ -9,7 +9,7 @@ from softpile._encoding import one_hot_valid
 from softpile.io._table import _add_exact_counts
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     reads=st.sampled_from([0, 1, 7, 40]),
