@@ -32,6 +32,11 @@ is dead code that one of them skips:
   forward+backward, the inputs read once plus the gradients (same shapes as reads and
   quality) written once. As a second reference, `read inputs` times XLA summing each input,
   and `sort starts` XLA sorting the starts (what a `pileup` that sorted its reads would pay).
+- `write grads`: XLA reading the reads and qualities once and writing fresh arrays of their
+  shapes, as every gradient with respect to them must: a measured floor for
+  forward+backward, which includes the cost of the fresh output memory (page faults, on CPU).
+  The lines after the table give softpile's and DiffBio's forward+backward over it; DiffBio's
+  over the floor is the most any contender could be faster than DiffBio here.
 
 Forward+backward is `jax.grad` of a scalar loss, `sum(distribution * target)`, with respect
 to the reads and the qualities. Times are medians over `--repeats` runs of the compiled
@@ -151,6 +156,13 @@ def sort_starts_contender(reads, quality, starts, reference_length):
 def read_inputs_contender(reads, quality, starts, reference_length):
     del reference_length
     return read_inputs(reads, quality, starts)
+
+
+def write_gradients_contender(reads, quality, starts, reference_length):
+    """A floor for forward+backward: XLA reading the reads and qualities once and writing
+    fresh arrays of the gradients' shapes, which every `jax.grad` with respect to them does."""
+    del starts, reference_length
+    return reads * 2.0, quality * 2.0
 
 
 def naive_counts(reads, quality, starts, reference_length):
@@ -412,6 +424,7 @@ def main(argv=None) -> int:
             ("softpile general path", softpile_general_log_likelihoods, "genotype LL", False),
             ("XLA: sum of each input", read_inputs_contender, "read inputs", False),
             ("XLA: argsort of the starts", sort_starts_contender, "sort starts", False),
+            ("XLA: 2 x reads, 2 x quality", write_gradients_contender, "write grads", False),
         ]
         prepared = [
             prepare_jax(label, fn, workload, inputs, *rest) for label, fn, *rest in contenders
@@ -480,6 +493,26 @@ def main(argv=None) -> int:
             f"{name}: soft placement K=2 / K=1: forward {format_ratio(soft.forward, hard.forward)}"
             f", forward+backward {format_ratio(soft.backward, hard.backward)}"
         )
+    print()
+    for name in names:
+        floor = next(row for row in rows if row.workload == name and row.quantity == "write grads")
+        ours = next(
+            row
+            for row in rows
+            if row.workload == name
+            and row.contender == "softpile"
+            and row.quantity == "distribution"
+        )
+        line = (
+            f"{name}: forward+backward floor (write grads) {format_ms(floor.forward).strip()} ms;"
+            f" softpile f+b / floor {format_ratio(ours.backward, floor.forward).strip()}"
+        )
+        theirs = next(
+            (row for row in rows if row.workload == name and row.contender == "DiffBio"), None
+        )
+        if theirs is not None:
+            line += f", DiffBio f+b / floor {format_ratio(theirs.backward, floor.forward).strip()}"
+        print(line)
     print()
     print("naive/fwd, naive/f+b: how many times faster than the naive baseline (same quantity);")
     print("fwd/bound: forward time over the bandwidth bound (1.00x = reads the inputs once).")
