@@ -48,6 +48,7 @@ shared machine.
 import argparse
 import dataclasses
 import functools
+import os
 import statistics
 import time
 
@@ -397,6 +398,9 @@ def main(argv=None) -> int:
     print(f"memcpy bandwidth (bytes copied per second): {bandwidth / 1e9:.2f} GB/s")
     print(f"softpile block size: {_kernel.BLOCK_READS} reads")
     print(f"reads in {args.order} order")
+    # The allocator's settings change the timings a lot on CPU (docs/performance.md, "Fresh
+    # memory on CPU"), so a run says which it had.
+    print(f"GLIBC_TUNABLES: {os.environ.get('GLIBC_TUNABLES') or '(not set)'}")
 
     rows: list[Result] = []
     bounds = {}
