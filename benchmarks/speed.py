@@ -32,6 +32,9 @@ is dead code that one of them skips:
   forward+backward, the inputs read once plus the gradients (same shapes as reads and
   quality) written once. As a second reference, `read inputs` times XLA summing each input,
   and `sort starts` XLA sorting the starts (what a `pileup` that sorted its reads would pay).
+- `call only`: XLA reading one element of each input, the cost of a compiled call itself
+  (dispatch and synchronisation), which no contender can go under: on S it is several times
+  the bandwidth bound.
 - `write grads`: XLA reading the reads and qualities once and writing fresh arrays of their
   shapes, as every gradient with respect to them must: a measured floor for
   forward+backward, which includes the cost of the fresh output memory (page faults, on CPU).
@@ -157,6 +160,13 @@ def sort_starts_contender(reads, quality, starts, reference_length):
 def read_inputs_contender(reads, quality, starts, reference_length):
     del reference_length
     return read_inputs(reads, quality, starts)
+
+
+def touch_inputs_contender(reads, quality, starts, reference_length):
+    """The least any compiled call costs: XLA reading one element of each input (the call's
+    overhead, which no kernel can go under)."""
+    del reference_length
+    return reads[..., 0, 0, 0] + quality[..., 0, 0] + starts[..., 0]
 
 
 def write_gradients_contender(reads, quality, starts, reference_length):
@@ -429,6 +439,7 @@ def main(argv=None) -> int:
             ("XLA: sum of each input", read_inputs_contender, "read inputs", False),
             ("XLA: argsort of the starts", sort_starts_contender, "sort starts", False),
             ("XLA: 2 x reads, 2 x quality", write_gradients_contender, "write grads", False),
+            ("XLA: one element of each", touch_inputs_contender, "call only", False),
         ]
         prepared = [
             prepare_jax(label, fn, workload, inputs, *rest) for label, fn, *rest in contenders
