@@ -12,7 +12,8 @@ import pysam
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from simulate_bam import READ_LENGTH, simulate_bam  # noqa: E402
+from simulate_bam import simulate_bam  # noqa: E402
+from simulated_reads import READ_LENGTH  # noqa: E402
 
 LENGTH = 40_000
 
