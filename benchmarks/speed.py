@@ -345,13 +345,16 @@ def main(argv=None) -> int:
             f"{'':10} {format_ms(backward_bound):>10}"
         )
     print()
-    for name in names:
-        by_label = {
+    distribution = {
+        name: {
             row.contender: row
             for row in rows
             if row.workload == name and row.quantity == "distribution"
         }
-        hard, soft = by_label["softpile"], by_label["softpile, K=2 placement"]
+        for name in names
+    }
+    for name in names:
+        hard, soft = distribution[name]["softpile"], distribution[name]["softpile, K=2 placement"]
         print(
             f"{name}: soft placement K=2 / K=1: forward {format_ratio(soft.forward, hard.forward)}"
             f", forward+backward {format_ratio(soft.backward, hard.backward)}"
@@ -359,19 +362,10 @@ def main(argv=None) -> int:
     print()
     for name in names:
         floor = next(row for row in rows if row.workload == name and row.quantity == "write grads")
-        ours = next(
-            row
-            for row in rows
-            if row.workload == name
-            and row.contender == "softpile"
-            and row.quantity == "distribution"
-        )
+        ours, theirs = distribution[name]["softpile"], distribution[name].get("DiffBio")
         line = (
             f"{name}: forward+backward floor (write grads) {format_ms(floor.forward).strip()} ms;"
             f" softpile f+b / floor {format_ratio(ours.backward, floor.forward).strip()}"
-        )
-        theirs = next(
-            (row for row in rows if row.workload == name and row.contender == "DiffBio"), None
         )
         if theirs is not None:
             line += f", DiffBio f+b / floor {format_ratio(theirs.backward, floor.forward).strip()}"
